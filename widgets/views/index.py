@@ -1,0 +1,44 @@
+"""The landing page: a card per lesson with its promise and a link, and the device in use."""
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import ipywidgets as ipw
+
+from widgets.device import describe_device
+
+LESSONS = [
+    ("01_feature_scaling", "Feature scaling and tanh saturation",
+     "Why tanh(0.1·20) = 0.964 is a dead end for learning, and why standardised inputs let gradient descent take big steps."),
+    ("02_batch_norm", "Batch Normalization",
+     "Normalise every layer's inputs per mini-batch: the statistics, the three-term gradient, inference averages, and what BN really buys."),
+    ("03_bottleneck", "1×1 convolutions and the bottleneck",
+     "120,422,400 multiplications become 12,443,648: the arithmetic, checked by PyTorch's FLOP counter and by the clock."),
+    ("04_inception", "The Inception module and GoogLeNet",
+     "The paper's Table 1, measured on a real model: where the 7 million weights and 1.5 billion multiply-adds go."),
+    ("05_live_training", "Train an Inception network live",
+     "Train GoogLeNet on real digits, on the GPU when there is one, and watch loss and accuracy move."),
+]
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+
+
+def _card(stem: str, title: str, promise: str) -> str:
+    num = int(stem[:2])
+    ready = (NOTEBOOKS / f"{stem}.ipynb").exists()
+    link = (f"<a class='lesson-link' href='./{stem}.ipynb' target='_self' style='font-weight:600'>Open lesson {num} →</a>"
+            if ready else "<span style='color:#888'>coming soon</span>")
+    return (f"<div class='lesson-card' style='border:1px solid #ddd;border-radius:8px;padding:12px 16px;"
+            f"margin:8px 0;max-width:820px'><div style='font-size:1.15em;font-weight:600'>{num}. {html.escape(title)}</div>"
+            f"<div style='margin:6px 0;color:#333'>{html.escape(promise)}</div>{link}</div>")
+
+
+def course_index() -> ipw.Widget:
+    """The lesson cards and a banner naming the device training will use."""
+    dev = describe_device()
+    banner = ipw.HTML(f"<div class='device-banner' style='padding:8px 12px;background:#eef5ff;border-radius:6px;"
+                      f"max-width:820px'><b>Device:</b> {html.escape(dev)}</div>")
+    cards = ipw.HTML("".join(_card(*row) for row in LESSONS))
+    box = ipw.VBox([banner, cards])
+    box.add_class("course-index")
+    return box
