@@ -44,13 +44,18 @@ def wait_http(url: str, timeout_s: float, proc: subprocess.Popen | None = None) 
     raise RuntimeError(f"{url} did not answer in {timeout_s} s")
 
 
-def start_voila(port: int, log_path: Path, extra: list[str] | None = None) -> subprocess.Popen:
-    """Start Voila over notebooks/ with the repo's settings (voila.json) on a loopback port."""
+def start_voila(port: int, log_path: Path, extra: list[str] | None = None, preheat: bool = False) -> subprocess.Popen:
+    """Start Voila over notebooks/ with the repo's settings (voila.py) on a loopback port.
+
+    Pre-heating is off unless asked for: it runs every notebook in advance, which the
+    browser tests (one page at a time, on 2 cores) do not need.
+    """
     cmd = [
-        sys.executable, "-m", "voila", str(NOTEBOOKS), "--no-browser", f"--port={port}",
+        # the console script, not `python -m voila`: the repo's voila.py (config) would shadow the package
+        str(Path(sys.executable).parent / "voila"), str(NOTEBOOKS), "--no-browser", f"--port={port}",
         "--Voila.ip=127.0.0.1", *(extra or []),
     ]
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env = dict(os.environ, PYTHONUNBUFFERED="1", LESSONS_PREHEAT="1" if preheat else "0")
     log = open(log_path, "w")
     return subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=env)
 

@@ -1,0 +1,73 @@
+"""Eight learners at once on one Voila server (2 cores): every page renders and answers, none shows an
+error, and the kernels of closed tabs are reclaimed. Memory per kernel goes into a report."""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from browser import assert_no_error, close, plot_signature, press_slider, wait_for_change
+from conftest import free_port, start_voila, stop, wait_http
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+LEARNERS = int(os.environ.get("LOAD_LEARNERS", "8"))
+REPORT = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "load_test.json"
+
+
+def kernels(server: psutil.Process) -> list[psutil.Process]:
+    return [p for p in server.children(recursive=True) if "ipykernel" in " ".join(p.cmdline())]
+
+
+def test_eight_learners_at_once(browser, tmp_path):
+    port = free_port()
+    # cull quickly so the test can watch closed tabs' kernels go
+    proc = start_voila(port, tmp_path / "voila.log", ["--MappingKernelManager.cull_idle_timeout=15",
+                                                      "--MappingKernelManager.cull_interval=5"])
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(url + "/", 60, proc)
+        server = psutil.Process(proc.pid)
+        t0 = time.monotonic()
+        # open all eight at once: each goto returns at once, the kernels start together
+        contexts = [browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in range(LEARNERS)]
+        pages = [c.new_page() for c in contexts]
+        for p in pages:
+            p.goto(f"{url}/voila/render/01_feature_scaling.ipynb", wait_until="commit", timeout=120_000)
+        for p in pages:
+            p.wait_for_selector(".js-plotly-plot .scatterlayer path.js-line", timeout=300_000)
+        all_rendered_s = time.monotonic() - t0
+        rss = [k.memory_info().rss / 2**20 for k in kernels(server)]
+        assert len(rss) >= LEARNERS
+        for i, p in enumerate(pages):  # every page answers its controls, none shows an error
+            before = plot_signature(p, ".lesson-tanh")
+            press_slider(p, 1, "ArrowLeft" if i % 2 else "ArrowRight", times=2)
+            wait_for_change(p, lambda p=p: plot_signature(p, ".lesson-tanh"), before, timeout_s=60,
+                            what=f"learner {i}'s plot")
+            assert_no_error(p)
+        for p, c in zip(pages, contexts):
+            close(p)
+            c.close()
+        t_closed = time.monotonic()
+        while kernels(server) and time.monotonic() - t_closed < 90:
+            time.sleep(2)
+        left = len(kernels(server))
+        reclaimed_s = time.monotonic() - t_closed
+        REPORT.parent.mkdir(parents=True, exist_ok=True)
+        REPORT.write_text(json.dumps({
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "machine": f"{platform.machine()}, {psutil.cpu_count()} cores, "
+                       f"{psutil.virtual_memory().total / 2**30:.0f} GiB",
+            "learners": LEARNERS, "dashboard": "01_feature_scaling",
+            "all_rendered_s": round(all_rendered_s, 1),
+            "kernel_rss_mib": {"min": round(min(rss)), "max": round(max(rss)), "mean": round(sum(rss) / len(rss))},
+            "kernels_left_after_close": left, "reclaimed_within_s": round(reclaimed_s, 1),
+        }, indent=2))
+        assert left == 0, f"{left} kernels of closed tabs still running after {reclaimed_s:.0f} s"
+    finally:
+        stop(proc)
