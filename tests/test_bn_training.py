@@ -1,0 +1,117 @@
+"""widgets.bn_training: the deep sigmoid/tanh MLP on digits, with and without BN (fixed seeds, small runs)."""
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from widgets import bn_training as bt
+
+torch.set_num_threads(1)
+torch.set_flush_denormal(True)
+
+
+def test_digits_split_is_real_and_standardised():
+    X, y, Xt, yt = bt.digits_split()
+    assert X.shape == (1437, 64) and Xt.shape == (360, 64)
+    assert set(y.tolist()) == set(range(10))
+    assert float(X.mean(0).abs().max()) < 1e-5
+
+
+def test_model_layers_and_bn_forward():
+    cfg = bt.Config(depth=3, width=16, bn=True)
+    model = bt.MLP(cfg)
+    x = torch.randn(32, 64)
+    logits = model(x)
+    assert logits.shape == (32, 10)
+    assert len(model.inputs) == 3 and len(model.activations) == 3
+    # the first hidden activation is sigmoid(BatchNorm1d(Linear(x))) in train mode
+    ref = torch.sigmoid(torch.nn.functional.batch_norm(model.linears[0](x), None, None, training=True, eps=1e-5))
+    torch.testing.assert_close(model.activations[0], ref)
+    w = model.linears[1].weight
+    assert float(w.detach().std()) == pytest.approx(1 / math.sqrt(16), rel=0.15)
+
+
+def test_saturated_fraction_closed_form():
+    a = torch.tensor([0.5, 0.999, 0.001, 0.9])
+    # sigmoid' / 0.25 = 4 a (1 - a): 1, 0.004, 0.004, 0.36 -> two of four below 0.02
+    assert bt.saturated_fraction(a, "sigmoid") == pytest.approx(0.5)
+    t = torch.tensor([0.0, 0.995, -0.999, 0.5])   # 1 - t^2: 1, 0.00998, 0.002, 0.75
+    assert bt.saturated_fraction(t, "tanh") == pytest.approx(0.5)
+
+
+def test_bn_trains_at_a_learning_rate_where_plain_fails():
+    cfg = bt.Config(activation="tanh", steps=200, smoothness=False)
+    sweep = bt.lr_sweep(cfg, [0.1, 1.0])
+    assert sweep.trains["plain"] == [True, False], sweep.final_loss
+    assert sweep.trains["BN"] == [True, True], sweep.final_loss
+    assert sweep.largest_training("BN") > sweep.largest_training("plain")
+
+
+def test_sigmoid_gradients_vanish_without_bn():
+    cfg = bt.Config(activation="sigmoid", steps=150, lr=0.5, smoothness=False)
+    plain = bt.train_run(cfg)
+    with_bn = bt.train_run(replace(cfg, bn=True))
+    g = plain.grad_norm_init
+    assert g[0] < 1e-3 * g[-1]                      # the first layer gets a thousandth of the last's gradient
+    gb = with_bn.grad_norm_init
+    assert min(gb) > 0.3 * max(gb)                  # with BN every layer gets a comparable gradient
+    assert not plain.trains and with_bn.trains
+    assert plain.final_train_loss > 2.0 and with_bn.final_train_loss < 0.5
+    assert with_bn.test_accuracy > 0.9
+
+
+def test_init_scale_insensitive_with_bn():
+    cfg = bt.Config(activation="tanh", steps=150, lr=0.1, smoothness=False)
+    sweep = bt.init_scale_sweep(cfg, [0.25, 1.0, 4.0])
+    assert all(sweep.trains["BN"]), sweep.final_loss
+    assert sweep.trains["plain"] == [False, True, False], sweep.final_loss
+
+
+def test_noise_injection_shifts_more_but_trains():
+    cfg = bt.Config(activation="sigmoid", steps=200, lr=0.5, smoothness=False)
+    out = bt.compare(cfg, noise=1.0)
+    plain, b, noisy = out["plain"], out["BN"], out["BN + noise"]
+    assert noisy.jitter > 5 * b.jitter and noisy.drift > 2 * b.drift
+    assert noisy.recent_loss < 0.5 and b.recent_loss < 0.5 and plain.recent_loss > 2.0
+
+
+def test_smoothness_probe_first_order_and_restores_model():
+    cfg = bt.Config(depth=3, width=16, bn=True)
+    model = bt.MLP(cfg)
+    X, y, _, _ = bt.digits_split()
+    before = [p.detach().clone() for p in model.parameters()]
+    g = torch.Generator().manual_seed(0)
+    # tiny steps: the loss falls exactly as the gradient predicts (Taylor ratio -> 1)
+    loss_range, gc, beta, rel, taylor = bt._smoothness(model, X[:64], y[:64], 1e-4, g)
+    assert taylor == pytest.approx(1.0, abs=0.01)
+    assert 0 < loss_range < 1e-2 and gc >= 0 and beta >= 0 and rel >= 0
+    for p, q in zip(model.parameters(), before):
+        torch.testing.assert_close(p, q)
+
+
+def test_stop_returns_partial_result():
+    ev = threading.Event()
+    calls = []
+
+    def progress(frac, text=""):
+        calls.append(frac)
+        if frac > 0.1:
+            ev.set()
+
+    r = bt.train_run(bt.Config(steps=400, smoothness=False), progress, ev)
+    assert r.stopped and 0 < len(r.loss) < 400
+    assert calls and all(0 <= c <= 1 for c in calls)
+    s = bt.lr_sweep(bt.Config(steps=50, smoothness=False), [0.1, 0.2], stop=ev)
+    assert s.stopped and s.values == []
+    assert math.isnan(s.largest_training("BN"))
+
+
+def test_diverged_run_is_flagged():
+    r = bt.train_run(bt.Config(activation="tanh", steps=100, lr=30.0, smoothness=False))
+    assert not r.trains
+    assert np.isnan(r.final_train_loss) or r.final_train_loss > bt.TRAINS_BELOW

@@ -1,0 +1,376 @@
+"""What Batch Normalization buys in training: a deep sigmoid/tanh MLP on scikit-learn's digits.
+
+Plain PyTorch, no UI code. Each experiment takes `progress(fraction, text)` (called now and
+then) and `stop` (anything with `.is_set()`, checked between steps); on Stop it returns what
+it has so far with `stopped=True`.
+
+Experiments (lesson 2, sections f and g):
+  train_run          one run: loss curve, per-layer gradient norms and saturation, one layer's
+                     input distribution over time, and the smoothness probe of Santurkar et al.
+  compare            the same run without BN, with BN, and with BN + injected noise
+  lr_sweep           final loss for a grid of learning rates, with and without BN
+  init_scale_sweep   final loss for a grid of initial-weight scales, with and without BN
+
+Santurkar, Tsipras, Ilyas, Madry 2018, "How Does Batch Normalization Help Optimization?":
+noise with non-zero mean and non-unit variance, resampled every step, is added after every
+BN layer; the loss landscape's smoothness is probed along the gradient direction.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+CHANCE_LOSS = math.log(10.0)   # cross-entropy of a uniform guess over 10 digits: 2.303
+TRAINS_BELOW = 1.0             # a run "trains" if its final training loss is below this (and finite)
+SATURATION = {"sigmoid": 0.02, "tanh": 0.02}  # unit saturated if its derivative < this fraction of the max
+
+
+def _never() -> bool:
+    return False
+
+
+class _NoStop:
+    is_set = staticmethod(_never)
+
+
+def _no_progress(fraction: float, text: str = "") -> None:
+    pass
+
+
+# ---------------------------------------------------------------------------------------
+# data
+# ---------------------------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def digits_split(seed: int = 0):
+    """scikit-learn's digits (1,797 real 8x8 images, shipped in the package; no download),
+    standardised per pixel with the training split's statistics. 1437 train / 360 test.
+    Returns float32 tensors (X_train (1437, 64), y_train, X_test (360, 64), y_test)."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    X = d.data.astype(np.float32)
+    y = d.target.astype(np.int64)
+    perm = np.random.default_rng(seed).permutation(len(X))
+    n_train = int(0.8 * len(X))
+    tr, te = perm[:n_train], perm[n_train:]
+    mean = X[tr].mean(axis=0)
+    std = X[tr].std(axis=0)
+    std[std == 0] = 1.0                       # the always-blank corner pixels
+    X = (X - mean) / std
+    return (torch.from_numpy(X[tr]), torch.from_numpy(y[tr]), torch.from_numpy(X[te]), torch.from_numpy(y[te]))
+
+
+# ---------------------------------------------------------------------------------------
+# model
+# ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Config:
+    depth: int = 8                 # hidden layers (each Linear [+ BN] + activation), then a Linear to 10 classes
+    width: int = 64                # units per hidden layer
+    activation: str = "sigmoid"    # "sigmoid" or "tanh"
+    bn: bool = False               # BatchNorm1d after every hidden Linear, before the activation
+    noise: float = 0.0             # Santurkar noise level after each BN (0: none); needs bn
+    lr: float = 0.5                # plain SGD step size
+    init_scale: float = 1.0        # weights ~ N(0, (init_scale / sqrt(fan_in))^2), biases 0
+    steps: int = 300               # SGD steps
+    batch_size: int = 64
+    seed: int = 0
+    probe_layer: int = 5           # hidden layer whose INPUT distribution is recorded (1-based)
+    record_every: int = 10         # steps between distribution / smoothness records
+    smoothness: bool = True        # probe the loss landscape along the gradient every record_every steps
+
+
+class MLP(nn.Module):
+    """depth x (Linear -> [BN] -> [noise] -> activation) -> Linear(width, 10)."""
+
+    def __init__(self, cfg: Config):
+        super().__init__()
+        if cfg.activation not in ("sigmoid", "tanh"):
+            raise ValueError(f"activation must be sigmoid or tanh, not {cfg.activation!r}")
+        self.cfg = cfg
+        dims = [64] + [cfg.width] * cfg.depth
+        self.linears = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
+        self.bns = nn.ModuleList(nn.BatchNorm1d(cfg.width) for _ in range(cfg.depth)) if cfg.bn else None
+        self.head = nn.Linear(cfg.width, 10)
+        self.act = torch.sigmoid if cfg.activation == "sigmoid" else torch.tanh
+        g = torch.Generator().manual_seed(cfg.seed)
+        for lin in [*self.linears, self.head]:
+            with torch.no_grad():
+                lin.weight.normal_(0.0, cfg.init_scale / math.sqrt(lin.in_features), generator=g)
+                lin.bias.zero_()
+        self.noise_params: list[tuple[torch.Tensor, torch.Tensor]] | None = None  # per layer (shift, scale)
+        self.inputs: list[torch.Tensor] = []       # input of each hidden Linear, last forward
+        self.activations: list[torch.Tensor] = []  # output of each activation, last forward
+
+    def resample_noise(self, g: torch.Generator) -> None:
+        """Santurkar et al.'s injected noise for this step: per unit a shift ~ U(-n, n) (non-zero mean)
+        and a scale ~ U(1, 1 + 2n) (non-unit variance), resampled every step, so after BN the unit's
+        distribution jumps every step: BN's "fixed distribution" is destroyed on purpose."""
+        n = self.cfg.noise
+        if n <= 0 or not self.cfg.bn:
+            self.noise_params = None
+            return
+        w = self.cfg.width
+        self.noise_params = [((torch.rand(w, generator=g) * 2 - 1) * n, 1 + torch.rand(w, generator=g) * 2 * n)
+                             for _ in range(self.cfg.depth)]
+
+    def forward(self, x: torch.Tensor, g: torch.Generator | None = None) -> torch.Tensor:
+        self.inputs, self.activations = [], []
+        h = x                                                     # (B, 64)
+        for i, lin in enumerate(self.linears):
+            self.inputs.append(h)
+            z = lin(h)                                            # (B, width)
+            if self.bns is not None:
+                z = self.bns[i](z)
+                if self.noise_params is not None:
+                    shift, scale = self.noise_params[i]
+                    z = scale * z + shift                          # mean shift, var scale^2: changes every step
+            h = self.act(z)
+            self.activations.append(h)
+        return self.head(h)                                       # (B, 10) logits
+
+
+def saturated_fraction(act: torch.Tensor, activation: str) -> float:
+    """Fraction of units whose derivative is below SATURATION * its maximum:
+    sigmoid' = s(1-s) <= 0.25 -> saturated when s(1-s) < 0.02*0.25; tanh' = 1-t^2 <= 1 -> saturated when 1-t^2 < 0.02."""
+    if activation == "sigmoid":
+        deriv = act * (1 - act) / 0.25
+    else:
+        deriv = 1 - act**2
+    return float((deriv < SATURATION[activation]).float().mean())
+
+
+# ---------------------------------------------------------------------------------------
+# one run
+# ---------------------------------------------------------------------------------------
+@dataclass
+class RunResult:
+    config: Config
+    loss: list[float] = field(default_factory=list)            # mini-batch loss per step
+    final_train_loss: float = float("nan")                      # full training set, eval mode
+    test_accuracy: float = float("nan")
+    grad_norm_init: list[float] = field(default_factory=list)  # ||dL/dW_l|| per hidden layer, step 0
+    grad_norm_final: list[float] = field(default_factory=list)
+    saturation_init: list[float] = field(default_factory=list) # fraction of saturated units per layer
+    saturation_final: list[float] = field(default_factory=list)
+    record_steps: list[int] = field(default_factory=list)
+    probe_quantiles: list[list[float]] = field(default_factory=list)  # (5, 25, 50, 75, 95)% of layer input
+    probe_mean: list[float] = field(default_factory=list)
+    probe_std: list[float] = field(default_factory=list)
+    smooth_steps: list[int] = field(default_factory=list)
+    loss_range: list[float] = field(default_factory=list)       # max - min of L along the gradient step
+    grad_change: list[float] = field(default_factory=list)      # max ||grad(theta - eta g) - g||
+    beta_smooth: list[float] = field(default_factory=list)      # max ||grad change|| / ||step||
+    grad_change_rel: list[float] = field(default_factory=list)  # max ||grad change|| / ||g||
+    taylor_ratio: list[float] = field(default_factory=list)     # actual / first-order predicted decrease at eta = lr
+    stopped: bool = False
+    diverged: bool = False
+
+    @property
+    def trains(self) -> bool:
+        return (not self.diverged) and math.isfinite(self.final_train_loss) and self.final_train_loss < TRAINS_BELOW
+
+    @property
+    def recent_loss(self) -> float:
+        """Mean mini-batch training loss over the last 10% of steps (the training curve's end)."""
+        tail = self.loss[-max(1, len(self.loss) // 10):]
+        return float(np.mean(tail)) if tail else float("nan")
+
+    @property
+    def jitter(self) -> float:
+        """Mean change of the probe layer's input distribution between successive records:
+        mean over t of |mean_t - mean_(t-1)| + |std_t - std_(t-1)|."""
+        if len(self.probe_mean) < 2:
+            return float("nan")
+        dm = np.abs(np.diff(self.probe_mean)) + np.abs(np.diff(self.probe_std))
+        return float(dm.mean())
+
+    @property
+    def drift(self) -> float:
+        """How far the probe layer's input distribution moved: max over records of
+        |mean_t - mean_0| + |std_t - std_0| (in the layer input's units)."""
+        if not self.probe_mean:
+            return float("nan")
+        m0, s0 = self.probe_mean[0], self.probe_std[0]
+        return float(max(abs(m - m0) + abs(s - s0) for m, s in zip(self.probe_mean, self.probe_std)))
+
+
+STEP_MULTIPLIERS = (0.5, 1.0, 2.0, 4.0)   # step sizes probed along -g, as multiples of the learning rate
+
+
+def _layer_grad_norms(model: MLP) -> list[float]:
+    return [float(lin.weight.grad.norm()) if lin.weight.grad is not None else 0.0 for lin in model.linears]
+
+
+def _smoothness(model: MLP, xb, yb, lr: float, g: torch.Generator) -> tuple[float, float, float]:
+    """Santurkar et al.'s probes at the current point: move along the gradient by eta in lr*STEP_MULTIPLIERS
+    (same batch, same noise), and record the spread of the loss, the largest change of the gradient,
+    and the effective beta-smoothness max ||grad' - grad|| / ||eta grad||. The model is restored."""
+    params = [p for p in model.parameters()]
+    saved = [p.detach().clone() for p in params]
+    state = {k: v.clone() for k, v in model.state_dict().items()}   # BN running buffers too
+
+    def loss_and_grad():
+        model.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(xb, torch.Generator().manual_seed(seed)), yb)
+        loss.backward()
+        return float(loss.detach()), [p.grad.detach().clone() if p.grad is not None else torch.zeros_like(p) for p in params]
+
+    seed = int(torch.randint(0, 2**31 - 1, (1,), generator=g))
+    loss0, grad0 = loss_and_grad()
+    gnorm = math.sqrt(sum(float((gr**2).sum()) for gr in grad0))
+    losses, changes, betas, rel, pred = [loss0], [], [], [], []
+    for mult in STEP_MULTIPLIERS:
+        eta = lr * mult
+        with torch.no_grad():
+            for p, s, gr in zip(params, saved, grad0):
+                p.copy_(s - eta * gr)
+        loss_e, grad_e = loss_and_grad()
+        diff = math.sqrt(sum(float(((a - b) ** 2).sum()) for a, b in zip(grad_e, grad0)))
+        losses.append(loss_e)
+        changes.append(diff)
+        betas.append(diff / (eta * gnorm) if gnorm > 0 else 0.0)
+        rel.append(diff / gnorm if gnorm > 0 else 0.0)
+        # first-order Taylor: L(theta - eta g) ~ L0 - eta ||g||^2; 1.0 = the gradient predicts the step exactly
+        pred.append((loss0 - loss_e) / (eta * gnorm**2) if gnorm > 0 else 1.0)
+    with torch.no_grad():
+        for p, s in zip(params, saved):
+            p.copy_(s)
+    model.load_state_dict(state)
+    model.zero_grad(set_to_none=True)
+    finite = [v for v in losses if math.isfinite(v)]
+    loss_range = (max(finite) - min(finite)) if len(finite) == len(losses) else float("inf")
+    return loss_range, max(changes), max(betas), max(rel), pred[STEP_MULTIPLIERS.index(1.0)]
+
+
+def train_run(cfg: Config, progress: Callable = _no_progress, stop=_NoStop(),
+              frac0: float = 0.0, frac1: float = 1.0, label: str = "") -> RunResult:
+    """Train one MLP with plain SGD for cfg.steps mini-batch steps; see RunResult for what is recorded."""
+    X, y, Xt, yt = digits_split()
+    torch.manual_seed(cfg.seed)
+    g = torch.Generator().manual_seed(cfg.seed + 1)
+    model = MLP(cfg)
+    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr)
+    res = RunResult(config=cfg)
+    probe = X[:256]                                      # a fixed probe batch for the distribution records
+    n = X.shape[0]
+    layer = min(max(cfg.probe_layer, 1), cfg.depth) - 1
+    for step in range(cfg.steps):
+        if stop.is_set():
+            res.stopped = True
+            break
+        idx = torch.randint(0, n, (cfg.batch_size,), generator=g)
+        xb, yb = X[idx], y[idx]
+        model.resample_noise(g)
+        if cfg.smoothness and step % cfg.record_every == 0:
+            lr_, gc, beta, rel, pred = _smoothness(model, xb, yb, cfg.lr, g)
+            res.grad_change_rel.append(rel)
+            res.taylor_ratio.append(pred)
+            res.smooth_steps.append(step)
+            res.loss_range.append(lr_)
+            res.grad_change.append(gc)
+            res.beta_smooth.append(beta)
+        if step % cfg.record_every == 0:
+            with torch.no_grad():
+                model(probe, g)                          # train mode: what the layer sees while training
+                h = model.inputs[layer].flatten()
+                q = torch.quantile(h, torch.tensor([0.05, 0.25, 0.5, 0.75, 0.95]))
+            res.record_steps.append(step)
+            res.probe_quantiles.append([float(v) for v in q])
+            res.probe_mean.append(float(h.mean()))
+            res.probe_std.append(float(h.std()))
+        opt.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(xb, g), yb)
+        if not torch.isfinite(loss):
+            res.diverged = True
+            res.loss.append(float("nan"))
+            break
+        loss.backward()
+        if step == 0:
+            res.grad_norm_init = _layer_grad_norms(model)
+            res.saturation_init = [saturated_fraction(a.detach(), cfg.activation) for a in model.activations]
+        res.grad_norm_final = _layer_grad_norms(model)
+        res.saturation_final = [saturated_fraction(a.detach(), cfg.activation) for a in model.activations]
+        opt.step()
+        res.loss.append(float(loss.detach()))
+        if step % 25 == 0 or step == cfg.steps - 1:
+            progress(frac0 + (frac1 - frac0) * (step + 1) / cfg.steps, f"{label}step {step + 1}/{cfg.steps}")
+    model.eval()                                         # inference: BN uses its running statistics
+    model.noise_params = None
+    with torch.no_grad():
+        train_loss = F.cross_entropy(model(X), y)
+        acc = (model(Xt).argmax(dim=1) == yt).float().mean()
+    res.final_train_loss = float(train_loss) if not res.diverged else float("nan")
+    res.test_accuracy = float(acc) if not res.diverged else float("nan")
+    if res.diverged or not math.isfinite(res.final_train_loss):
+        res.diverged = True
+    return res
+
+
+VARIANTS = {"plain": dict(bn=False, noise=0.0), "BN": dict(bn=True, noise=0.0), "BN + noise": dict(bn=True)}
+
+
+def compare(cfg: Config, noise: float = 1.0, progress: Callable = _no_progress, stop=_NoStop(),
+            variants=("plain", "BN", "BN + noise")) -> dict[str, RunResult]:
+    """The same run (same seed, same batches) without BN, with BN, and with BN + Santurkar noise."""
+    out = {}
+    for i, name in enumerate(variants):
+        if stop.is_set():
+            break
+        kw = dict(VARIANTS[name])
+        kw.setdefault("noise", noise)
+        out[name] = train_run(replace(cfg, **kw), progress, stop, i / len(variants), (i + 1) / len(variants),
+                              f"{name}: ")
+    return out
+
+
+@dataclass
+class SweepResult:
+    values: list[float]                                          # learning rates or init scales
+    final_loss: dict[str, list[float]]                           # "plain" / "BN" -> final training loss (nan: diverged)
+    trains: dict[str, list[bool]]
+    stopped: bool = False
+
+    def largest_training(self, name: str) -> float:
+        """Largest swept value at which the run trains (nan if none)."""
+        ok = [v for v, t in zip(self.values, self.trains[name]) if t]
+        return max(ok) if ok else float("nan")
+
+
+def _sweep(cfg: Config, key: str, values, progress, stop) -> SweepResult:
+    res = SweepResult(values=[], final_loss={"plain": [], "BN": []}, trains={"plain": [], "BN": []})
+    total = 2 * len(values)
+    for i, v in enumerate(values):
+        if stop.is_set():
+            res.stopped = True
+            break
+        row = {}
+        for j, (name, bn) in enumerate((("plain", False), ("BN", True))):
+            r = train_run(replace(cfg, bn=bn, noise=0.0, smoothness=False, record_every=10**9, **{key: float(v)}), progress, stop,
+                          (2 * i + j) / total, (2 * i + j + 1) / total, f"{key} {v:g}, {name}: ")
+            row[name] = r
+        if any(r.stopped for r in row.values()):
+            res.stopped = True
+            break
+        res.values.append(float(v))
+        for name, r in row.items():
+            res.final_loss[name].append(r.final_train_loss)
+            res.trains[name].append(r.trains)
+    return res
+
+
+def lr_sweep(cfg: Config, lrs, progress: Callable = _no_progress, stop=_NoStop()) -> SweepResult:
+    """Final training loss for each learning rate, with and without BN (same seed)."""
+    return _sweep(cfg, "lr", lrs, progress, stop)
+
+
+def init_scale_sweep(cfg: Config, scales, progress: Callable = _no_progress, stop=_NoStop()) -> SweepResult:
+    """Final training loss for each initial-weight scale, with and without BN (same seed)."""
+    return _sweep(cfg, "init_scale", scales, progress, stop)
