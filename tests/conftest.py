@@ -44,7 +44,8 @@ def wait_http(url: str, timeout_s: float, proc: subprocess.Popen | None = None) 
     raise RuntimeError(f"{url} did not answer in {timeout_s} s")
 
 
-def start_voila(port: int, log_path: Path, extra: list[str] | None = None, preheat: bool = False) -> subprocess.Popen:
+def start_voila(port: int, log_path: Path, extra: list[str] | None = None, preheat: bool = False,
+                folder: Path = NOTEBOOKS) -> subprocess.Popen:
     """Start Voila over notebooks/ with the repo's settings (voila.py) on a loopback port.
 
     Pre-heating is off unless asked for: it runs every notebook in advance, which the
@@ -52,7 +53,7 @@ def start_voila(port: int, log_path: Path, extra: list[str] | None = None, prehe
     """
     cmd = [
         # the console script, not `python -m voila`: the repo's voila.py (config) would shadow the package
-        str(Path(sys.executable).parent / "voila"), str(NOTEBOOKS), "--no-browser", f"--port={port}",
+        str(Path(sys.executable).parent / "voila"), str(folder), "--no-browser", f"--port={port}",
         "--Voila.ip=127.0.0.1", *(extra or []),
     ]
     env = dict(os.environ, PYTHONUNBUFFERED="1", LESSONS_PREHEAT="1" if preheat else "0")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import ipywidgets as ipw
 
-from widgets.device import describe_device
+from widgets.train import select_device
 
 LESSONS = [
     ("01_feature_scaling", "Feature scaling and tanh saturation",
@@ -35,7 +35,7 @@ def _card(stem: str, title: str, promise: str) -> str:
 
 def course_index() -> ipw.Widget:
     """The lesson cards and a banner naming the device training will use."""
-    dev = describe_device()
+    dev = select_device()[1]
     banner = ipw.HTML(f"<div class='device-banner' style='padding:8px 12px;background:#eef5ff;border-radius:6px;"
                       f"max-width:820px'><b>Device:</b> {html.escape(dev)}</div>")
     cards = ipw.HTML("".join(_card(*row) for row in LESSONS))

@@ -1,0 +1,367 @@
+"""Data for lesson 5: the embedded digits, CIFAR-10 from its binary archive, and
+augmentation that runs on whatever device the batch lives on.
+
+No ipywidgets or plotly here (the views import this module, never the reverse).
+
+* `load_digits_data()` - scikit-learn's 1,797 real 8x8 handwritten digits (shipped inside
+  scikit-learn, so no network), split 80/20 with a fixed, class-stratified split.
+* `load_cifar10(data_dir, download=...)` - CIFAR-10's *binary* version: every record is
+  1 label byte + 3,072 pixel bytes (1,024 red, 1,024 green, 1,024 blue, row-major 32x32).
+  Plain bytes, no pickle. The archive's md5 is checked before a byte of it is used.
+* `random_resized_crop(x, size, generator)` - section 6 of the GoogLeNet paper: crops of
+  8%-100% of the image area with aspect ratio in [3/4, 4/3], resized to the model's input,
+  plus horizontal flips. It is one `affine_grid` + `grid_sample` over the whole batch, so on a
+  GPU the data set can stay resident in GPU memory and no step copies anything from the host.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import os
+import shutil
+import tarfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+# --------------------------------------------------------------------------- data sets
+
+DATASETS = ("digits", "cifar10")
+
+CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
+CIFAR10_ARCHIVE = "cifar-10-binary.tar.gz"
+CIFAR10_MD5 = "c32a1d4ab5d03f1284b67883e8d87530"  # official, from the data set's page
+CIFAR10_FOLDER = "cifar-10-batches-bin"
+CIFAR10_TRAIN_FILES = tuple(f"data_batch_{i}.bin" for i in range(1, 6))
+CIFAR10_TEST_FILE = "test_batch.bin"
+CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)  # per-channel statistics of the 50,000 training images
+CIFAR10_STD = (0.2470, 0.2435, 0.2616)
+RECORD_BYTES = 1 + 3 * 32 * 32  # 3,073
+
+
+class DataUnavailable(RuntimeError):
+    """The data set is not where we looked and cannot be fetched. The message says where to put it."""
+
+
+class ChecksumError(RuntimeError):
+    """A file's md5 is not the published one (truncated or corrupted download)."""
+
+
+@dataclass
+class ImageData:
+    """A labelled image set, images at their native resolution.
+
+    Images are uint8 (0-255) or float32 (0-1) with shape (N, C, H, W); labels int64 (N,).
+    They are resized to the model's input size on the device (see `to_model_input`).
+    """
+
+    name: str
+    classes: list[str]
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    source: str
+
+    @property
+    def in_channels(self) -> int:
+        return int(self.x_train.shape[1])
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def native_size(self) -> int:
+        return int(self.x_train.shape[-1])
+
+    def to(self, device: torch.device | str) -> "ImageData":
+        """The same data set with every tensor on `device` (done once, before training)."""
+        return ImageData(self.name, self.classes, self.x_train.to(device), self.y_train.to(device),
+                         self.x_test.to(device), self.y_test.to(device), self.mean, self.std, self.source)
+
+
+def load_digits_data(test_fraction: float = 0.2, seed: int = 0) -> ImageData:
+    """scikit-learn's digits: 1,797 real 8x8 grey images with values 0..16, 10 classes.
+
+    The split is stratified by class with a fixed seed, so every run and every test sees the
+    same 1,437 training and 360 test images.
+    """
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    d = load_digits()
+    x = (d.images.astype(np.float32) / 16.0)[:, None]  # (1797, 1, 8, 8) in [0, 1]
+    y = d.target.astype(np.int64)
+    idx_train, idx_test = train_test_split(np.arange(len(y)), test_size=test_fraction,
+                                           random_state=seed, stratify=y)
+    x_train = torch.from_numpy(x[idx_train])
+    mean, std = float(x_train.mean()), float(x_train.std())
+    return ImageData(
+        name="digits", classes=[str(i) for i in range(10)],
+        x_train=x_train, y_train=torch.from_numpy(y[idx_train]),
+        x_test=torch.from_numpy(x[idx_test]), y_test=torch.from_numpy(y[idx_test]),
+        mean=(mean,), std=(std,),
+        source="scikit-learn digits (UCI optical digits), 8x8 grey, 1,437 train / 360 test",
+    )
+
+
+# --------------------------------------------------------------------------- CIFAR-10 binary
+
+
+def parse_cifar_records(raw: bytes, name: str = "batch") -> tuple[np.ndarray, np.ndarray]:
+    """Bytes of a CIFAR-10 binary batch -> (images uint8 (N, 3, 32, 32), labels int64 (N,))."""
+    if len(raw) == 0 or len(raw) % RECORD_BYTES:
+        raise ValueError(f"{name}: {len(raw):,} bytes is not a whole number of {RECORD_BYTES}-byte CIFAR-10 records")
+    rec = np.frombuffer(raw, dtype=np.uint8).reshape(-1, RECORD_BYTES)
+    labels = rec[:, 0].astype(np.int64)
+    if labels.max() > 9:
+        raise ValueError(f"{name}: label {labels.max()} out of range 0..9 (not a CIFAR-10 binary file?)")
+    images = rec[:, 1:].reshape(-1, 3, 32, 32).copy()  # channel planes, each row-major 32x32
+    return images, labels
+
+
+def write_cifar_records(path: str | os.PathLike, images: np.ndarray, labels: np.ndarray) -> None:
+    """Write images (N, 3, 32, 32) uint8 and labels in CIFAR-10's binary format (for tests and tools)."""
+    images = np.asarray(images, dtype=np.uint8).reshape(len(labels), -1)
+    rec = np.concatenate([np.asarray(labels, dtype=np.uint8)[:, None], images], axis=1)
+    Path(path).write_bytes(rec.tobytes())
+
+
+def md5_of(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    h = hashlib.md5()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def default_cache_dir() -> Path:
+    """Where downloads go: $WIDGETS_DATA_DIR, else ~/.cache/widgets."""
+    return Path(os.environ.get("WIDGETS_DATA_DIR", Path.home() / ".cache" / "widgets"))
+
+
+def _where_to_put(data_dir: Path) -> str:
+    return (f"put {CIFAR10_ARCHIVE} (md5 {CIFAR10_MD5}, from {CIFAR10_URL}) or its extracted "
+            f"{CIFAR10_FOLDER}/ folder (data_batch_1..5.bin, test_batch.bin) in {data_dir}")
+
+
+def _find_batches(data_dir: Path) -> Path | None:
+    for folder in (data_dir / CIFAR10_FOLDER, data_dir):
+        if all((folder / f).is_file() for f in (*CIFAR10_TRAIN_FILES, CIFAR10_TEST_FILE)):
+            return folder
+    return None
+
+
+def _read_archive(archive: Path, md5: str) -> dict[str, bytes]:
+    got = md5_of(archive)
+    if got != md5:
+        raise ChecksumError(f"{archive} has md5 {got}, expected {md5}: the file is corrupted or "
+                            f"incomplete; delete it and download it again")
+    wanted = {*CIFAR10_TRAIN_FILES, CIFAR10_TEST_FILE}
+    out: dict[str, bytes] = {}
+    with tarfile.open(archive, "r:gz") as tar:
+        for member in tar.getmembers():
+            base = member.name.rsplit("/", 1)[-1]
+            if member.isfile() and base in wanted:
+                out[base] = tar.extractfile(member).read()
+    missing = wanted - out.keys()
+    if missing:
+        raise DataUnavailable(f"{archive} lacks {', '.join(sorted(missing))}")
+    return out
+
+
+def _download(url: str, target: Path, md5: str, timeout: float = 30.0) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    part = target.with_name(target.name + ".part")
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r, open(part, "wb") as f:
+            shutil.copyfileobj(r, f)
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        part.unlink(missing_ok=True)
+        reason = getattr(exc, "reason", exc)
+        raise DataUnavailable(f"CIFAR-10 could not be downloaded from {url} ({reason}); "
+                              f"{_where_to_put(target.parent)}") from None
+    got = md5_of(part)
+    if got != md5:
+        part.unlink(missing_ok=True)
+        raise ChecksumError(f"the download from {url} has md5 {got}, expected {md5}; nothing was kept")
+    part.replace(target)
+
+
+def load_cifar10(data_dir: str | os.PathLike | None = None, download: bool = True,
+                 url: str = CIFAR10_URL, md5: str = CIFAR10_MD5) -> ImageData:
+    """CIFAR-10 (50,000 train / 10,000 test 32x32 colour images) from its binary version.
+
+    Looks in `data_dir` (default: the cache dir) for the extracted batch files, then for the
+    archive (md5 checked); if neither is there and `download` is true, downloads the archive
+    into `data_dir` and checks it. Offline and absent -> one `DataUnavailable` saying where to
+    put the files.
+    """
+    data_dir = Path(data_dir) if data_dir is not None else default_cache_dir()
+    folder = _find_batches(data_dir)
+    if folder is not None:
+        raw = {f: (folder / f).read_bytes() for f in (*CIFAR10_TRAIN_FILES, CIFAR10_TEST_FILE)}
+        source = f"CIFAR-10 binary batches in {folder}"
+    else:
+        archive = data_dir / CIFAR10_ARCHIVE
+        if not archive.is_file():
+            if not download:
+                raise DataUnavailable(f"CIFAR-10 is not in {data_dir}: {_where_to_put(data_dir)}")
+            _download(url, archive, md5)
+        raw = _read_archive(archive, md5)
+        source = f"CIFAR-10 archive {archive} (md5 verified)"
+    parts = [parse_cifar_records(raw[f], f) for f in CIFAR10_TRAIN_FILES]
+    x_train = np.concatenate([p[0] for p in parts])
+    y_train = np.concatenate([p[1] for p in parts])
+    x_test, y_test = parse_cifar_records(raw[CIFAR10_TEST_FILE], CIFAR10_TEST_FILE)
+    return ImageData(
+        name="cifar10", classes=list(CIFAR10_CLASSES),
+        x_train=torch.from_numpy(x_train), y_train=torch.from_numpy(y_train),
+        x_test=torch.from_numpy(x_test), y_test=torch.from_numpy(y_test),
+        mean=CIFAR10_MEAN, std=CIFAR10_STD, source=source,
+    )
+
+
+def load_dataset(name: str, data_dir: str | os.PathLike | None = None, download: bool = True) -> ImageData:
+    if name == "digits":
+        return load_digits_data()
+    if name == "cifar10":
+        return load_cifar10(data_dir, download=download)
+    raise ValueError(f"unknown data set {name!r}: choose one of {', '.join(DATASETS)}")
+
+
+# --------------------------------------------------------------------------- on-device transforms
+
+
+def _as_float(x: torch.Tensor) -> torch.Tensor:
+    return x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()
+
+
+def normalize(x: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
+    m = torch.tensor(mean, device=x.device, dtype=x.dtype).view(1, -1, 1, 1)
+    s = torch.tensor(std, device=x.device, dtype=x.dtype).view(1, -1, 1, 1)
+    return (x - m) / s
+
+
+def crop_resize(x: torch.Tensor, boxes: torch.Tensor, size: int, flip: torch.Tensor | None = None) -> torch.Tensor:
+    """Crop each image to its box and resize it to size x size, bilinearly, in one batched op.
+
+    x: (N, C, H, W) uint8 or float; boxes: (N, 4) as (x0, y0, w, h), fractions of the image
+    side; flip: (N,) bool, mirror left-right. Returns float32 (N, C, size, size) in [0, 1].
+    With the box (0, 0, 1, 1) and no flip this is exactly bilinear `F.interpolate`
+    (align_corners=False): the affine grid then samples the same points.
+    """
+    x = _as_float(x)
+    n = x.shape[0]
+    x0, y0, w, h = boxes.to(x.dtype).unbind(1)
+    sign = torch.ones_like(w) if flip is None else 1.0 - 2.0 * flip.to(x.dtype)
+    theta = torch.zeros(n, 2, 3, device=x.device, dtype=x.dtype)
+    theta[:, 0, 0] = w * sign                 # output x in [-1, 1] -> input x, mirrored if flipped
+    theta[:, 0, 2] = 2 * x0 + w - 1           # the box's centre in [-1, 1] coordinates
+    theta[:, 1, 1] = h
+    theta[:, 1, 2] = 2 * y0 + h - 1
+    grid = F.affine_grid(theta, [n, x.shape[1], size, size], align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def random_crop_boxes(n: int, height: int, width: int, generator: torch.Generator | None = None,
+                      scale: tuple[float, float] = (0.08, 1.0), ratio: tuple[float, float] = (3 / 4, 4 / 3),
+                      device: torch.device | str | None = None, attempts: int = 10) -> torch.Tensor:
+    """Boxes (N, 4) = (x0, y0, w, h) as fractions of the side: area in `scale` of the image,
+    aspect ratio w/h (in pixels) in `ratio`, log-uniform as in torchvision's RandomResizedCrop.
+
+    Vectorised rejection: `attempts` candidates per image, the first that fits is kept; an
+    image with none that fits gets the whole image (torchvision's fallback for square images).
+    Positions are continuous, not whole pixels (bilinear sampling makes that harmless).
+    """
+    kw = dict(generator=generator, device=device)
+    area = torch.empty(attempts, n, device=device).uniform_(scale[0], scale[1], generator=generator)
+    log_r = torch.empty(attempts, n, device=device).uniform_(math.log(ratio[0]), math.log(ratio[1]), generator=generator)
+    r = torch.exp(log_r)
+    aspect = width / height
+    w = torch.sqrt(area * r / aspect)  # fraction of the width: (w W)(h H) = area W H, (w W)/(h H) = r
+    h = torch.sqrt(area * aspect / r)
+    ok = (w <= 1) & (h <= 1)
+    first = torch.argmax(ok.int(), dim=0)                      # first fitting attempt (0 if none)
+    any_ok = ok.any(dim=0)
+    pick = lambda t: t.gather(0, first[None]).squeeze(0)  # noqa: E731
+    w = torch.where(any_ok, pick(w), torch.ones(n, device=device))
+    h = torch.where(any_ok, pick(h), torch.ones(n, device=device))
+    x0 = torch.rand(n, **kw) * (1 - w)
+    y0 = torch.rand(n, **kw) * (1 - h)
+    return torch.stack([x0, y0, w, h], dim=1)
+
+
+def random_resized_crop(x: torch.Tensor, size: int, generator: torch.Generator | None = None,
+                        scale: tuple[float, float] = (0.08, 1.0), ratio: tuple[float, float] = (3 / 4, 4 / 3),
+                        flip: bool = True) -> torch.Tensor:
+    """Section 6's "photometric-free" augmentation on a batch, on the batch's own device:
+    a random crop of 8%-100% of the area with aspect in [3/4, 4/3], resized to `size`, and a
+    left-right flip with probability 1/2. `generator` must live on x's device."""
+    n, _, hgt, wid = x.shape
+    boxes = random_crop_boxes(n, hgt, wid, generator, scale, ratio, device=x.device)
+    flips = (torch.rand(n, generator=generator, device=x.device) < 0.5) if flip else None
+    return crop_resize(x, boxes, size, flips)
+
+
+def resize(x: torch.Tensor, size: int) -> torch.Tensor:
+    """Whole image, resized bilinearly to size x size (float32 in [0, 1])."""
+    return F.interpolate(_as_float(x), size=(size, size), mode="bilinear", align_corners=False)
+
+
+def ten_crop_boxes(crop_fraction: float = 0.875) -> list[tuple[tuple[float, float, float, float], bool]]:
+    """The 10 views of multi-crop evaluation: 4 corners + centre, each also mirrored.
+
+    (GoogLeNet's own test used 144 crops per image; 10 crops is the cheaper AlexNet scheme.)
+    """
+    c, o = crop_fraction, 1.0 - crop_fraction
+    boxes = [(0.0, 0.0, c, c), (o, 0.0, c, c), (0.0, o, c, c), (o, o, c, c), (o / 2, o / 2, c, c)]
+    return [(b, f) for f in (False, True) for b in boxes]
+
+
+def multi_crop_views(x: torch.Tensor, size: int, crops: int = 10, crop_fraction: float = 0.875) -> list[torch.Tensor]:
+    """1 view (the whole image) or 10 views (corners, centre and their mirrors), each (N, C, size, size)."""
+    if crops == 1:
+        return [resize(x, size)]
+    if crops != 10:
+        raise ValueError("crops must be 1 or 10")
+    n = x.shape[0]
+    views = []
+    for box, mirrored in ten_crop_boxes(crop_fraction):
+        b = torch.tensor(box, device=x.device).expand(n, 4)
+        f = torch.full((n,), mirrored, device=x.device)
+        views.append(crop_resize(x, b, size, f))
+    return views
+
+
+def tile_images(images: torch.Tensor, indices: list[int], cols: int, frame: list[tuple[int, int, int]],
+                pad: int = 2, scale: int = 1, gap: int = 0) -> np.ndarray:
+    """A montage (rows*(gap+H*scale+2*pad), cols*(W*scale+2*pad), 3) uint8 of images[indices],
+    each in a coloured frame (`frame[k]` is the RGB of the k-th tile's frame) under `gap` white
+    rows (room for a label); grey images become RGB; `scale` enlarges by pixel repetition."""
+    x = _as_float(images[indices].cpu()).clamp(0, 1)            # (n, C, H, W)
+    if x.shape[1] == 1:
+        x = x.expand(-1, 3, -1, -1)
+    x = (x * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()  # (n, H, W, 3)
+    if scale > 1:
+        x = x.repeat(scale, axis=1).repeat(scale, axis=2)
+    n, h, w, _ = x.shape
+    rows = max(1, math.ceil(n / cols))
+    th, tw = gap + h + 2 * pad, w + 2 * pad
+    out = np.full((rows * th, cols * tw, 3), 255, dtype=np.uint8)
+    for k in range(n):
+        r, c = divmod(k, cols)
+        tile = out[r * th + gap:(r + 1) * th, c * tw:(c + 1) * tw]
+        tile[:] = frame[k]
+        tile[pad:pad + h, pad:pad + w] = x[k]
+    return out

@@ -1,0 +1,560 @@
+"""Costs of the Inception module and of GoogLeNet: Table 1 measured on the model, the paper's numbers beside it.
+
+* `measure_table1` runs the real `widgets.googlenet.GoogLeNet` once and reads, for every row of Table 1,
+  the output size (forward hooks), the weights (the modules' own tensors) and the multiply-adds
+  (torch.utils.flop_counter.FlopCounterMode, per module). No formula for a row is written here.
+* `PAPER_TABLE1` is the paper's Table 1 transcribed as data; `compare_table1` puts the two side by side
+  and flags where the printed numbers disagree with the table's own column specifications.
+* `naive_module_costs`, `reduced_module_costs`, `stack_costs`: closed forms for any sizes the learner types
+  (the explorer), checked in the tests against FlopCounterMode on real `Inception`/`NaiveInception` modules.
+* `branch_shares`: each module's share of 3x3 and 5x5 outputs and work, measured on the model.
+* `test_time_crops`, `PAPER_TABLE3`, `table3_costs`: the 144 crops and what each line of Table 3 costs.
+
+Units: Table 1 prints parameters in K = 1024 (inception 3a: 163,328 weights = 159.5 x 1024, printed
+"159K") and operations in M = 10^6 (163,328 x 28 x 28 = 128.0M, printed "128M"); `PAPER_K` and `PAPER_M`.
+"Weights" are convolution-kernel and linear-matrix entries, as Table 1 counts them; biases are reported
+apart. One multiply-add = 2 FLOPs in torch's counter.
+"""
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from widgets.googlenet import TABLE1_INCEPTION, GoogLeNet, Inception, count_parameters, count_weights
+
+PAPER_K = 1024       # Table 1's "K" for parameters
+PAPER_M = 1_000_000  # Table 1's "M" for operations
+ALEXNET_PARAMS = 60_000_000  # Krizhevsky et al. 2012: "60 million parameters"
+PAPER_TOTAL_MACS = 1.5e9     # section 5: "1.5 billion multiply-adds at inference time"
+PAPER_FEWER_THAN_ALEXNET = 12  # section 1: "12 times fewer parameters than ... Krizhevsky et al"
+
+
+# ----------------------------------------------------------------------------------------------
+# The paper's Table 1, as printed
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PaperRow:
+    """One printed row of Table 1. `params_k` in K = 1024, `ops_m` in M = 10^6 (None: blank)."""
+
+    label: str                          # as printed: "inception (3a)"
+    kind: str                           # "convolution", "max pool", "inception", ...
+    patch: str                          # "7x7/2", "" for inception rows
+    output: tuple[int, int, int]        # H, W, C
+    depth: int
+    columns: tuple[int | None, ...]     # #1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj
+    params_k: float | None
+    ops_m: float | None
+    modules: tuple[str, ...]            # the model's submodules that make up this row
+
+    @property
+    def params_digits(self) -> int:
+        """Decimals printed for the parameters (2.7K: 1)."""
+        return _decimals(self.params_k)
+
+    @property
+    def ops_digits(self) -> int:
+        return _decimals(self.ops_m)
+
+
+def _decimals(x: float | None) -> int:
+    if x is None:
+        return 0
+    s = repr(float(x)).rstrip("0").rstrip(".")
+    return len(s.split(".")[1]) if "." in s else 0
+
+
+_ = None
+PAPER_TABLE1: tuple[PaperRow, ...] = (
+    PaperRow("convolution", "convolution", "7x7/2", (112, 112, 64), 1, (_, _, _, _, _, _), 2.7, 34, ("conv1",)),
+    PaperRow("max pool", "max pool", "3x3/2", (56, 56, 64), 0, (_,) * 6, None, None, ("maxpool1",)),
+    PaperRow("convolution", "convolution", "3x3/1", (56, 56, 192), 2, (_, 64, 192, _, _, _), 112, 360,
+             ("conv2", "conv3")),
+    PaperRow("max pool", "max pool", "3x3/2", (28, 28, 192), 0, (_,) * 6, None, None, ("maxpool2",)),
+    PaperRow("inception (3a)", "inception", "", (28, 28, 256), 2, (64, 96, 128, 16, 32, 32), 159, 128,
+             ("inception3a",)),
+    PaperRow("inception (3b)", "inception", "", (28, 28, 480), 2, (128, 128, 192, 32, 96, 64), 380, 304,
+             ("inception3b",)),
+    PaperRow("max pool", "max pool", "3x3/2", (14, 14, 480), 0, (_,) * 6, None, None, ("maxpool3",)),
+    PaperRow("inception (4a)", "inception", "", (14, 14, 512), 2, (192, 96, 208, 16, 48, 64), 364, 73,
+             ("inception4a",)),
+    PaperRow("inception (4b)", "inception", "", (14, 14, 512), 2, (160, 112, 224, 24, 64, 64), 437, 88,
+             ("inception4b",)),
+    PaperRow("inception (4c)", "inception", "", (14, 14, 512), 2, (128, 128, 256, 24, 64, 64), 463, 100,
+             ("inception4c",)),
+    PaperRow("inception (4d)", "inception", "", (14, 14, 528), 2, (112, 144, 288, 32, 64, 64), 580, 119,
+             ("inception4d",)),
+    PaperRow("inception (4e)", "inception", "", (14, 14, 832), 2, (256, 160, 320, 32, 128, 128), 840, 170,
+             ("inception4e",)),
+    PaperRow("max pool", "max pool", "3x3/2", (7, 7, 832), 0, (_,) * 6, None, None, ("maxpool4",)),
+    PaperRow("inception (5a)", "inception", "", (7, 7, 832), 2, (256, 160, 320, 32, 128, 128), 1072, 54,
+             ("inception5a",)),
+    PaperRow("inception (5b)", "inception", "", (7, 7, 1024), 2, (384, 192, 384, 48, 128, 128), 1388, 71,
+             ("inception5b",)),
+    PaperRow("avg pool", "avg pool", "7x7/1", (1, 1, 1024), 0, (_,) * 6, None, None, ("avgpool",)),
+    PaperRow("dropout (40%)", "dropout", "", (1, 1, 1024), 0, (_,) * 6, None, None, ("dropout",)),
+    PaperRow("linear", "linear", "", (1, 1, 1000), 1, (_,) * 6, 1000, 1, ("fc",)),
+    PaperRow("softmax", "softmax", "", (1, 1, 1000), 0, (_,) * 6, None, None, ()),
+)
+del _
+
+COLUMN_NAMES = ("#1x1", "#3x3 reduce", "#3x3", "#5x5 reduce", "#5x5", "pool proj")
+INCEPTION_NAMES = tuple(TABLE1_INCEPTION)
+
+
+# ----------------------------------------------------------------------------------------------
+# Measuring the model
+# ----------------------------------------------------------------------------------------------
+@dataclass
+class MeasuredRow:
+    """What the model instance says about one row of Table 1."""
+
+    paper: PaperRow
+    input_shape: tuple[int, ...] | None   # C, H, W entering the row
+    output_shape: tuple[int, ...] | None  # C, H, W leaving it
+    depth: int                            # longest chain of convolution/linear layers in the row
+    weights: int                          # kernel + matrix entries (Table 1's count)
+    biases: int                           # everything else trainable
+    macs: int                             # multiply-adds, FlopCounterMode / 2
+    branches: dict[str, dict[str, int]] = field(default_factory=dict)  # inception rows: per-branch costs
+
+    @property
+    def name(self) -> str:
+        return "+".join(self.paper.modules) or "softmax"
+
+
+@dataclass
+class AuxMeasurement:
+    name: str
+    attached_to: str
+    input_shape: tuple[int, ...]
+    weights: int
+    biases: int
+    macs: int
+    layers: list[tuple[str, int, int]]  # (layer, weights, macs)
+
+
+@dataclass
+class Table1Measurement:
+    image_size: int
+    rows: list[MeasuredRow]
+    aux: list[AuxMeasurement]
+    total_weights: int        # the rows (no auxiliary heads)
+    total_params: int         # the rows, biases included
+    total_macs: int           # the rows, at inference
+    model_weights_with_aux: int
+
+
+def _macs_by_module(counts: dict, prefix: str) -> dict[str, int]:
+    """FlopCounterMode's per-module FLOPs -> multiply-adds, keyed by the module's path below the root."""
+    out = {}
+    for key, per_op in counts.items():
+        if key.startswith(prefix + "."):
+            out[key[len(prefix) + 1:]] = sum(per_op.values()) // 2
+    return out
+
+
+def _chw(shape: tuple) -> tuple:
+    """(C,) after the flatten -> (C, 1, 1), as Table 1 writes it."""
+    return tuple(shape) if len(shape) == 3 else (shape[0], 1, 1)
+
+
+def _depth(module: nn.Module) -> int:
+    """Layers with weights on the longest path through `module` (Table 1's "depth")."""
+    if isinstance(module, Inception):
+        return max(_depth(b) for b in (module.branch1x1, module.branch3x3, module.branch5x5, module.branch_pool))
+    return sum(1 for m in module.modules() if isinstance(m, (nn.Conv2d, nn.Linear)))
+
+
+def measure_table1(model: GoogLeNet | None = None, image_size: int = 224) -> Table1Measurement:
+    """Run `model` (default: a fresh GoogLeNet()) on one image and measure every row of Table 1.
+
+    The forward pass runs in training mode so that the auxiliary heads are measured too; the rows and the
+    totals are those of inference (the heads are reported apart).
+    """
+    if model is None:
+        torch.manual_seed(0)
+        model = GoogLeNet()
+    was_training = model.training
+    device = next(model.parameters()).device
+    in_channels = model.conv1.conv.in_channels
+    shapes: dict[str, tuple] = {}
+    hooks = []
+    names = [n for row in PAPER_TABLE1 for n in row.modules] + ["aux1", "aux2"]
+    for name in names:
+        module = getattr(model, name, None)
+        if module is None:
+            continue
+
+        def hook(mod, args, out, name=name):
+            shapes[name] = (tuple(args[0].shape[1:]), tuple(out.shape[1:]))
+
+        hooks.append(module.register_forward_hook(hook))
+    root = type(model).__name__
+    try:
+        model.train(model.aux1 is not None)
+        for m in model.modules():  # measuring must not move a trained model's BatchNorm statistics
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.eval()
+        with torch.no_grad(), FlopCounterMode(display=False, depth=None) as counter:
+            model(torch.zeros(1, in_channels, image_size, image_size, device=device))
+    finally:
+        for h in hooks:
+            h.remove()
+        model.train(was_training)
+    macs = _macs_by_module(counter.get_flop_counts(), root)
+
+    rows = []
+    for paper in PAPER_TABLE1:
+        mods = [getattr(model, n) for n in paper.modules]
+        if paper.modules:
+            in_shape = _chw(shapes[paper.modules[0]][0])
+            out_shape = _chw(shapes[paper.modules[-1]][1])
+        else:  # softmax: no module (it lives in the loss); the size of the linear layer's output
+            in_shape = out_shape = rows[-1].output_shape
+        weights = sum(count_weights(m) for m in mods)
+        params = sum(count_parameters(m) for m in mods)
+        row = MeasuredRow(
+            paper=paper, input_shape=in_shape, output_shape=out_shape,
+            depth=sum(_depth(m) for m in mods), weights=weights, biases=params - weights,
+            macs=sum(macs.get(n, 0) for n in paper.modules),
+        )
+        if paper.kind == "inception":
+            inc = mods[0]
+            for branch in ("branch1x1", "branch3x3", "branch5x5", "branch_pool"):
+                b = getattr(inc, branch)
+                convs = [m for m in b.modules() if isinstance(m, nn.Conv2d)]
+                row.branches[branch] = dict(
+                    out_channels=convs[-1].out_channels,
+                    weights=count_weights(b),
+                    macs=macs.get(f"{paper.modules[0]}.{branch}", 0),
+                    reduce_weights=count_weights(convs[0]) if len(convs) == 2 else 0,
+                    reduce_macs=macs.get(f"{paper.modules[0]}.{branch}.reduce", 0),
+                )
+        rows.append(row)
+
+    aux = []
+    for name, attached in (("aux1", "inception4a"), ("aux2", "inception4d")):
+        head = getattr(model, name, None)
+        if head is None:
+            continue
+        layers = [(layer, count_weights(getattr(head, layer)), macs.get(f"{name}.{layer}", 0))
+                  for layer in ("conv", "fc1", "fc2")]
+        aux.append(AuxMeasurement(name, attached, shapes[name][0], count_weights(head),
+                                  count_parameters(head) - count_weights(head), macs.get(name, 0), layers))
+    return Table1Measurement(
+        image_size=image_size, rows=rows, aux=aux,
+        total_weights=sum(r.weights for r in rows),
+        total_params=sum(r.weights + r.biases for r in rows),
+        total_macs=sum(r.macs for r in rows),
+        model_weights_with_aux=count_weights(model),
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def default_table1(image_size: int = 224) -> Table1Measurement:
+    """measure_table1 on the default GoogLeNet, computed once per process (pages call this)."""
+    return measure_table1(image_size=image_size)
+
+
+# ----------------------------------------------------------------------------------------------
+# The paper against the model
+# ----------------------------------------------------------------------------------------------
+MATCH, SMALL, DISAGREE = "matches", "small difference", "disagrees"
+
+
+def classify(measured: float, printed: float, decimals: int) -> tuple[str, float]:
+    """Does `measured` (in the printed unit) round to `printed`? Otherwise how far off, relatively.
+
+    Returns (verdict, relative difference of printed from measured). Within rounding: MATCH;
+    otherwise under 3%: SMALL; else DISAGREE.
+    """
+    rel = (printed - measured) / measured if measured else math.inf
+    if abs(measured - printed) <= 0.5 * 10 ** (-decimals) + 1e-9:
+        return MATCH, rel
+    return (SMALL if abs(rel) < 0.03 else DISAGREE), rel
+
+
+@dataclass
+class Comparison:
+    row: MeasuredRow
+    params_k: float          # measured weights in the paper's K
+    ops_m: float             # measured multiply-adds in the paper's M
+    params_verdict: str | None
+    params_rel: float | None
+    ops_verdict: str | None
+    ops_rel: float | None
+    output_ok: bool
+    depth_ok: bool
+    note: str                # the arithmetic, when something is off
+
+
+def compare_table1(measured: Table1Measurement) -> list[Comparison]:
+    """Each row's measured values in the paper's units, a verdict per printed number, and a note."""
+    out = []
+    for r in measured.rows:
+        p = r.paper
+        pk, om = r.weights / PAPER_K, r.macs / PAPER_M
+        pv = prel = ov = orel = None
+        if p.params_k is not None:
+            pv, prel = classify(pk, p.params_k, p.params_digits)
+        if p.ops_m is not None:
+            ov, orel = classify(om, p.ops_m, p.ops_digits)
+        out_ok = r.output_shape is not None and tuple(r.output_shape) == (p.output[2], p.output[0], p.output[1])
+        out.append(Comparison(r, pk, om, pv, prel, ov, orel, out_ok, r.depth == p.depth,
+                              _note(r, pk, om, pv, ov)))
+    return out
+
+
+def _note(r: MeasuredRow, pk: float, om: float, pv: str | None, ov: str | None) -> str:
+    p = r.paper
+    if pv in (None, MATCH) and ov in (None, MATCH):
+        return ""
+    hw = r.output_shape[1] * r.output_shape[2]
+    parts = []
+    if pv not in (None, MATCH):
+        parts.append(f"columns give {r.weights:,} weights = {pk:,.1f}K, printed {p.params_k:g}K "
+                     f"({(p.params_k - pk) / pk:+.1%})")
+    if ov not in (None, MATCH):
+        parts.append(f"{r.weights:,} x {r.output_shape[1]}x{r.output_shape[2]} = {om:,.1f}M multiply-adds, "
+                     f"printed {p.ops_m:g}M ({(p.ops_m - om) / om:+.1%})")
+    if p.params_k is not None and p.ops_m is not None and pv != MATCH:
+        implied = p.params_k * PAPER_K * hw / PAPER_M
+        if ov != MATCH and abs(implied - p.ops_m) < 0.03 * p.ops_m:
+            parts.append(f"the two printed numbers agree with each other ({p.params_k:g}K x {hw:,} positions = "
+                         f"{implied:,.1f}M) but not with the columns")
+        elif ov == MATCH:
+            parts.append("the printed ops agree with the columns, so only the params cell is off")
+    return "; ".join(parts)
+
+
+def discrepancies(measured: Table1Measurement, at_least: str = SMALL) -> list[Comparison]:
+    """Rows where a printed number does not round to the model's; `at_least=DISAGREE` for the big ones."""
+    levels = {SMALL: (SMALL, DISAGREE), DISAGREE: (DISAGREE,)}[at_least]
+    return [c for c in compare_table1(measured) if c.params_verdict in levels or c.ops_verdict in levels]
+
+
+@dataclass
+class Totals:
+    weights: int
+    params: int
+    macs: int
+    paper_params_sum: float       # sum of the printed params column, in weights (x 1024)
+    paper_ops_sum: float          # sum of the printed ops column, in multiply-adds
+    alexnet_ratio: float          # AlexNet's 60M / our weights
+    weights_for_12x: float        # what "12 times fewer" would need
+    aux_weights: int
+    aux_macs: int
+
+
+def totals(measured: Table1Measurement) -> Totals:
+    rows = measured.rows
+    return Totals(
+        weights=measured.total_weights, params=measured.total_params, macs=measured.total_macs,
+        paper_params_sum=sum(r.paper.params_k or 0 for r in rows) * PAPER_K,
+        paper_ops_sum=sum(r.paper.ops_m or 0 for r in rows) * PAPER_M,
+        alexnet_ratio=ALEXNET_PARAMS / measured.total_weights,
+        weights_for_12x=ALEXNET_PARAMS / PAPER_FEWER_THAN_ALEXNET,
+        aux_weights=sum(a.weights for a in measured.aux), aux_macs=sum(a.macs for a in measured.aux),
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# The module explorer: closed forms for any sizes (checked against FlopCounterMode in the tests)
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BranchCost:
+    branch: str
+    out_channels: int
+    weights: int
+    macs: int
+    reduce_weights: int = 0   # the 1x1 reduction in front of it (included in weights/macs)
+    reduce_macs: int = 0
+
+
+def _conv(in_ch: int, out_ch: int, k: int, side: int) -> tuple[int, int]:
+    """(weights, multiply-adds) of a k x k 'same' convolution on a side x side map, without bias."""
+    w = k * k * in_ch * out_ch
+    return w, w * side * side
+
+
+def _check_sizes(**sizes: int) -> None:
+    for name, v in sizes.items():
+        if int(v) != v or v < 1:
+            raise ValueError(f"{name} must be a whole number of at least 1, got {v}")
+
+
+def naive_module_costs(in_channels: int, side: int, ch1x1: int, ch3x3: int, ch5x5: int) -> list[BranchCost]:
+    """Figure 2(a): every convolution sees all `in_channels`; the max pool passes them all through."""
+    _check_sizes(in_channels=in_channels, side=side, ch1x1=ch1x1, ch3x3=ch3x3, ch5x5=ch5x5)
+    b1, b3, b5 = _conv(in_channels, ch1x1, 1, side), _conv(in_channels, ch3x3, 3, side), _conv(in_channels, ch5x5, 5, side)
+    return [BranchCost("1x1", ch1x1, *b1), BranchCost("3x3", ch3x3, *b3), BranchCost("5x5", ch5x5, *b5),
+            BranchCost("pool", in_channels, 0, 0)]
+
+
+def reduced_module_costs(in_channels: int, side: int, ch1x1: int, ch3x3red: int, ch3x3: int, ch5x5red: int,
+                         ch5x5: int, pool_proj: int) -> list[BranchCost]:
+    """Figure 2(b): 1x1 reductions before the 3x3 and 5x5, a 1x1 projection after the pool."""
+    _check_sizes(in_channels=in_channels, side=side, ch1x1=ch1x1, ch3x3red=ch3x3red, ch3x3=ch3x3,
+                 ch5x5red=ch5x5red, ch5x5=ch5x5, pool_proj=pool_proj)
+    r3, c3 = _conv(in_channels, ch3x3red, 1, side), _conv(ch3x3red, ch3x3, 3, side)
+    r5, c5 = _conv(in_channels, ch5x5red, 1, side), _conv(ch5x5red, ch5x5, 5, side)
+    return [
+        BranchCost("1x1", ch1x1, *_conv(in_channels, ch1x1, 1, side)),
+        BranchCost("3x3", ch3x3, r3[0] + c3[0], r3[1] + c3[1], *r3),
+        BranchCost("5x5", ch5x5, r5[0] + c5[0], r5[1] + c5[1], *r5),
+        BranchCost("pool", pool_proj, *_conv(in_channels, pool_proj, 1, side)),
+    ]
+
+
+def module_summary(branches: list[BranchCost]) -> dict[str, int]:
+    return dict(out_channels=sum(b.out_channels for b in branches),
+                weights=sum(b.weights for b in branches), macs=sum(b.macs for b in branches))
+
+
+def stack_costs(n: int, in_channels: int, side: int, ch1x1: int, ch3x3red: int, ch3x3: int, ch5x5red: int,
+                ch5x5: int, pool_proj: int) -> dict[str, list[int]]:
+    """N modules of the same spec stacked at the same resolution, naive against reduced.
+
+    Naive: each module gets the previous one's output (which includes all its input channels, passed
+    through by the pool), so channels grow by ch1x1 + ch3x3 + ch5x5 per stage and the cost with them.
+    Reduced: the output is ch1x1 + ch3x3 + ch5x5 + pool_proj every time.
+    """
+    _check_sizes(n=n)
+    out = {k: [] for k in ("stage", "naive_in", "naive_out", "naive_macs", "naive_weights",
+                           "reduced_in", "reduced_out", "reduced_macs", "reduced_weights")}
+    c_naive = c_red = in_channels
+    for stage in range(1, n + 1):
+        nb = module_summary(naive_module_costs(c_naive, side, ch1x1, ch3x3, ch5x5))
+        rb = module_summary(reduced_module_costs(c_red, side, ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj))
+        out["stage"].append(stage)
+        out["naive_in"].append(c_naive)
+        out["naive_out"].append(nb["out_channels"])
+        out["naive_macs"].append(nb["macs"])
+        out["naive_weights"].append(nb["weights"])
+        out["reduced_in"].append(c_red)
+        out["reduced_out"].append(rb["out_channels"])
+        out["reduced_macs"].append(rb["macs"])
+        out["reduced_weights"].append(rb["weights"])
+        c_naive, c_red = nb["out_channels"], rb["out_channels"]
+    return out
+
+
+def explorer_defaults(measured: Table1Measurement, name: str) -> dict[str, int]:
+    """A Table 1 row as the explorer's fields: its input channels and side (measured) and its columns."""
+    row = next(r for r in measured.rows if r.paper.modules == (name,))
+    c, h, _w = row.input_shape
+    ch = dict(zip(("ch1x1", "ch3x3red", "ch3x3", "ch5x5red", "ch5x5", "pool_proj"), row.paper.columns))
+    return dict(in_channels=c, side=h, **ch)
+
+
+# ----------------------------------------------------------------------------------------------
+# Section 4's claim: more 3x3 and 5x5 in higher layers
+# ----------------------------------------------------------------------------------------------
+def branch_shares(measured: Table1Measurement) -> dict[str, list]:
+    """Per inception module (measured): share of output channels and of multiply-adds in each branch."""
+    out = {k: [] for k in ("module", "ch_1x1", "ch_3x3", "ch_5x5", "ch_pool",
+                           "macs_1x1", "macs_3x3", "macs_5x5", "macs_pool")}
+    for r in measured.rows:
+        if r.paper.kind != "inception":
+            continue
+        b = r.branches
+        ch_total = sum(v["out_channels"] for v in b.values())
+        mac_total = sum(v["macs"] for v in b.values())
+        out["module"].append(r.paper.modules[0])
+        for key, branch in (("1x1", "branch1x1"), ("3x3", "branch3x3"), ("5x5", "branch5x5"), ("pool", "branch_pool")):
+            out[f"ch_{key}"].append(b[branch]["out_channels"] / ch_total)
+            out[f"macs_{key}"].append(b[branch]["macs"] / mac_total)
+    return out
+
+
+def share_trend(shares: dict[str, list]) -> dict[str, float | str]:
+    """What the printed columns actually show about 'the ratio of 3x3 and 5x5 should increase'."""
+    big = [a + b for a, b in zip(shares["ch_3x3"], shares["ch_5x5"])]
+    mods = shares["module"]
+    i_max, i_min = max(range(len(big)), key=big.__getitem__), min(range(len(big)), key=big.__getitem__)
+    stage4 = [v for m, v in zip(mods, big) if m.startswith("inception4")][:4]
+    return dict(first=big[0], last=big[-1], first_module=mods[0], last_module=mods[-1],
+                max=big[i_max], max_module=mods[i_max], min=big[i_min], min_module=mods[i_min],
+                rises_4a_to_4d=all(b > a for a, b in zip(stage4, stage4[1:])),
+                monotonic=all(b >= a for a, b in zip(big, big[1:])))
+
+
+# ----------------------------------------------------------------------------------------------
+# Test-time cost: the 144 crops and Table 3
+# ----------------------------------------------------------------------------------------------
+CROP_SCALES = (256, 288, 320, 352)  # shorter side of the resized image
+CROP_SQUARES = ("left", "center", "right")  # or top/center/bottom for portrait images
+CROP_PER_SQUARE = ("4 corners", "center", "whole square resized")  # 4 + 1 + 1 = 6 crops of 224x224
+CROP_MIRRORS = 2
+
+
+def test_time_crops(scales: int = 4, squares: int = 3, crops_per_square: int = 6, mirrors: int = 2) -> int:
+    """Section 7: 4 scales x 3 squares x 6 crops x 2 mirrors = 144 crops per image."""
+    _check_sizes(scales=scales, squares=squares, crops_per_square=crops_per_square, mirrors=mirrors)
+    return scales * squares * crops_per_square * mirrors
+
+
+test_time_crops.__test__ = False  # a function of the maths, not a pytest test
+
+
+@dataclass(frozen=True)
+class Table3Row:
+    models: int
+    crops: int
+    cost: int                 # printed "Cost" column: forward passes per image, relative to one
+    top5_error: float         # percent
+    printed_delta: float | None  # printed "compared to base", percentage points (None: "base")
+
+
+PAPER_TABLE3: tuple[Table3Row, ...] = (
+    Table3Row(1, 1, 1, 10.07, None),
+    Table3Row(1, 10, 10, 9.15, -0.92),
+    Table3Row(1, 144, 144, 7.89, -2.18),
+    Table3Row(7, 1, 7, 8.09, -1.98),
+    Table3Row(7, 10, 70, 7.62, -2.45),
+    Table3Row(7, 144, 1008, 6.67, -3.45),
+)
+
+
+@dataclass
+class Table3Cost:
+    row: Table3Row
+    forward_passes: int       # models x crops
+    macs_per_image: float
+    delta: float | None       # computed: error - base error (percentage points)
+    delta_ok: bool            # does the printed delta equal the computed one?
+    macs_per_point: float | None  # extra multiply-adds per image for each point of top-5 error gained
+
+
+def table3_costs(macs_per_forward: float) -> list[Table3Cost]:
+    """Each line of Table 3 with its multiply-adds per image and the price of each point of error.
+
+    Assumes every model costs what one GoogLeNet costs (the ensemble's seven are the same network,
+    one of them wider, so this is a slight underestimate for the 7-model lines).
+    """
+    base = PAPER_TABLE3[0]
+    out = []
+    for r in PAPER_TABLE3:
+        passes = r.models * r.crops
+        delta = None if r is base else round(r.top5_error - base.top5_error, 2)
+        ok = r.printed_delta is None or abs(r.printed_delta - delta) < 0.005
+        gain = base.top5_error - r.top5_error
+        per_point = (passes - 1) * macs_per_forward / gain if gain > 0 else None
+        out.append(Table3Cost(r, passes, passes * macs_per_forward, delta, ok, per_point))
+    return out
+
+
+def pareto_lines(costs: list[Table3Cost]) -> list[Table3Cost]:
+    """The lines no other line beats on both cost and error, cheapest first."""
+    ordered = sorted(costs, key=lambda c: c.macs_per_image)
+    front, best = [], math.inf
+    for c in ordered:
+        if c.row.top5_error < best:
+            front.append(c)
+            best = c.row.top5_error
+    return front
