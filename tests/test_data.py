@@ -226,6 +226,11 @@ def test_ten_crops_are_corners_centre_and_mirrors():
     for k in range(5):
         assert torch.allclose(views[5 + k], torch.flip(views[k], dims=[-1]), atol=1e-5)
     assert len(D.multi_crop_views(x, 8, crops=1)) == 1
+    # digits: no mirrors; the second five are the same places at a size halfway to the whole image
+    plain = D.multi_crop_views(x, 8, crops=10, crop_fraction=0.5, mirror=False)
+    assert all(torch.allclose(plain[k], views[k], atol=1e-5) for k in range(5))
+    big = D.crop_resize(x, torch.tensor([[0.0, 0.0, 0.75, 0.75]]).expand(2, 4), 8)
+    assert torch.allclose(plain[5], big, atol=1e-5)
     with pytest.raises(ValueError):
         D.multi_crop_views(x, 8, crops=3)
 

@@ -319,17 +319,26 @@ def resize(x: torch.Tensor, size: int) -> torch.Tensor:
     return F.interpolate(_as_float(x), size=(size, size), mode="bilinear", align_corners=False)
 
 
-def ten_crop_boxes(crop_fraction: float = 0.875) -> list[tuple[tuple[float, float, float, float], bool]]:
+def five_boxes(c: float) -> list[tuple[float, float, float, float]]:
+    """4 corners + centre, each a square of side c (fractions of the image)."""
+    o = 1.0 - c
+    return [(0.0, 0.0, c, c), (o, 0.0, c, c), (0.0, o, c, c), (o, o, c, c), (o / 2, o / 2, c, c)]
+
+
+def ten_crop_boxes(crop_fraction: float = 0.875, mirror: bool = True) -> list[tuple[tuple[float, float, float, float], bool]]:
     """The 10 views of multi-crop evaluation: 4 corners + centre, each also mirrored.
 
     (GoogLeNet's own test used 144 crops per image; 10 crops is the cheaper AlexNet scheme.)
+    With mirror=False (digits: a mirrored 2 is no 2) the second five are the same positions at
+    a size halfway between crop_fraction and the whole image, unmirrored.
     """
-    c, o = crop_fraction, 1.0 - crop_fraction
-    boxes = [(0.0, 0.0, c, c), (o, 0.0, c, c), (0.0, o, c, c), (o, o, c, c), (o / 2, o / 2, c, c)]
-    return [(b, f) for f in (False, True) for b in boxes]
+    if mirror:
+        return [(b, f) for f in (False, True) for b in five_boxes(crop_fraction)]
+    return [(b, False) for c in (crop_fraction, (1.0 + crop_fraction) / 2) for b in five_boxes(c)]
 
 
-def multi_crop_views(x: torch.Tensor, size: int, crops: int = 10, crop_fraction: float = 0.875) -> list[torch.Tensor]:
+def multi_crop_views(x: torch.Tensor, size: int, crops: int = 10, crop_fraction: float = 0.875,
+                     mirror: bool = True) -> list[torch.Tensor]:
     """1 view (the whole image) or 10 views (corners, centre and their mirrors), each (N, C, size, size)."""
     if crops == 1:
         return [resize(x, size)]
@@ -337,7 +346,7 @@ def multi_crop_views(x: torch.Tensor, size: int, crops: int = 10, crop_fraction:
         raise ValueError("crops must be 1 or 10")
     n = x.shape[0]
     views = []
-    for box, mirrored in ten_crop_boxes(crop_fraction):
+    for box, mirrored in ten_crop_boxes(crop_fraction, mirror):
         b = torch.tensor(box, device=x.device).expand(n, 4)
         f = torch.full((n,), mirrored, device=x.device)
         views.append(crop_resize(x, b, size, f))

@@ -319,14 +319,14 @@ def mistakes_first(y_true, y_pred, confidence) -> list[int]:
 
 
 def multi_crop_eval(model: nn.Module, data: D.ImageData, size: int, crops: int, batch: int = 500,
-                    bf16: bool = False, channels_last: bool = False) -> dict:
+                    bf16: bool = False, channels_last: bool = False, mirror: bool = True) -> dict:
     """Test accuracy from 1 view or the average softmax of 10 views; cost = views x forward FLOPs."""
     device = next(model.parameters()).device
     x = data.x_test.to(device)
     y = data.y_test.to(device)
     t0 = time.perf_counter()
     probs = None
-    for view in D.multi_crop_views(x, size, crops):
+    for view in D.multi_crop_views(x, size, crops, mirror=mirror):
         logits = predict_logits(model, D.normalize(view, data.mean, data.std), batch, bf16, channels_last)
         p = logits.softmax(dim=1)
         probs = p if probs is None else probs + p
@@ -380,8 +380,11 @@ def evaluate_crops(model: nn.Module, data: D.ImageData, config: TrainConfig) -> 
     on_cuda = device.type == "cuda"
     out = []
     for crops in (1, 10):
+        # mirrored views only where mirroring keeps the label (the run trained with flips)
         r = multi_crop_eval(model, data, config.image_size, crops, config.eval_batch,
-                            bf16=config.bf16 and on_cuda, channels_last=config.channels_last and on_cuda)
+                            bf16=config.bf16 and on_cuda, channels_last=config.channels_last and on_cuda,
+                            mirror=config.flip)
+        r["mirrored"] = crops > 1 and config.flip
         r["flops_per_image"] = crops * flops
         out.append(r)
     return out

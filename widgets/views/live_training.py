@@ -394,7 +394,11 @@ class LiveTraining:
                 self.crop_fig.layout.yaxis.range = [max(0.0, lo - 0.05 - 0.1 * (hi - lo)), min(1.02, hi + 0.03)]
                 self.crop_fig.layout.xaxis.range = [math.log10(min(xs)) - 0.5, math.log10(max(xs)) + 0.5]
             for r in crops:
-                rows.append((f"{r['crops']} crop{'s' if r['crops'] > 1 else ''}",
+                how = ""
+                if r["crops"] > 1:
+                    how = (" (corners + centre, and their mirrors)" if r.get("mirrored", True) else
+                           " (corners + centre at two sizes; no mirrors: a mirrored 2 is not a 2)")
+                rows.append((f"{r['crops']} crop{'s' if r['crops'] > 1 else ''}{how}",
                              f"top-1 {r['top1']:.4f}, {r['flops_per_image'] / 1e6:,.1f} MFLOPs/image, "
                              f"{r['seconds'] * 1000:,.0f} ms for the test set"))
         self.results_title.value = (f"<b>Results of {html.escape(source)}</b>: GoogLeNet {html.escape(cfg.label())}")
