@@ -42,7 +42,7 @@ def test_defaults_show_the_notes_example(page):
     (W, "lesson-tanh", "ArrowRight"), (X, "lesson-tanh", "ArrowLeft"), (THRESH, "lesson-tanh", "ArrowLeft"),
     (SCALE, "lesson-layer", "ArrowLeft"), (UNITS, "lesson-layer", "ArrowRight"),
     (X2RANGE, "lesson-regression", "Home"), (STEPS, "lesson-regression", "ArrowRight"),
-    (LR_RAW, "lesson-regression", "ArrowRight"), (LR_STD, "lesson-regression", "ArrowLeft"),
+    (LR_RAW, "lesson-regression", "End"), (LR_STD, "lesson-regression", "ArrowLeft"),
 ])
 def test_every_slider_changes_its_plot_and_numbers(page, index, css, key):
     scope = f".{css}"

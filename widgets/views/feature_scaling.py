@@ -34,6 +34,7 @@ class TanhSaturation:
         self.numbers = ipw.HTML(layout=ipw.Layout(min_width="330px"))
         self.cases = ipw.HTML()
         self.status = ipw.HTML()
+        self._drawn = None  # (half-width, threshold z) the curves and bands were last drawn for
         self.fig = figure(height=340, xaxis_title="z = w·x", yaxis_title="value",
                           yaxis_range=[-1.1, 1.1], title="tanh(z) and its derivative")
         self._build_traces()
@@ -64,17 +65,19 @@ class TanhSaturation:
         zs = S.saturation_z(self.threshold.value)
         half = max(self.Z_HALF, abs(u.z) * 1.1)
         z = np.linspace(-half, half, 601)
-        a, da = S.tanh_curve(z)
+        a, da = S.tanh_curve(z)  # 601 points: cheap; sent to the page only when they change
         with self.fig.batch_update():
-            self.fig.data[0].update(x=z, y=a)
-            self.fig.data[1].update(x=z, y=da)
+            if self._drawn != (half, zs):  # curves and bands move only when the range or threshold does
+                self.fig.data[0].update(x=z, y=a)
+                self.fig.data[1].update(x=z, y=da)
+                self.fig.layout.shapes[0].update(x0=-half, x1=-zs)
+                self.fig.layout.shapes[1].update(x0=zs, x1=half)
+                self.fig.layout.annotations[0].update(x=-(zs + half) / 2)
+                self.fig.layout.annotations[1].update(x=(zs + half) / 2)
+                self.fig.layout.xaxis.range = [-half, half]
+                self._drawn = (half, zs)
             self.fig.data[2].update(x=[u.z], y=[u.a])
             self.fig.data[3].update(x=[u.z], y=[u.dadz])
-            self.fig.layout.shapes[0].update(x0=-half, x1=-zs)
-            self.fig.layout.shapes[1].update(x0=zs, x1=half)
-            self.fig.layout.annotations[0].update(x=-(zs + half) / 2)
-            self.fig.layout.annotations[1].update(x=(zs + half) / 2)
-            self.fig.layout.xaxis.range = [-half, half]
         sat = abs(u.a) > self.threshold.value
         verdict = ("<b style='color:#b22'>saturated</b>: the slope is nearly zero, so a change in x "
                    "(or a gradient flowing back) barely moves a" if sat else
