@@ -106,6 +106,19 @@ def wait_for_change(page, read, before, timeout_s: float = 20.0, what: str = "th
     return box["v"]
 
 
+def settled(page, read, quiet_s: float = 1.0, timeout_s: float = 30.0, what: str = "the page"):
+    """`read()` once it has stopped changing for `quiet_s` (a handler may redraw in several steps)."""
+    last, since, deadline = read(), time.monotonic(), time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        page.wait_for_timeout(150)
+        now = read()
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet_s:
+            return now
+    raise AssertionError(f"{what} kept changing for {timeout_s} s")
+
+
 def type_into(page, field_label: str, text: str) -> None:
     """Type into the text field whose description is `field_label` and commit with Enter."""
     box = page.locator(".widget-text", has=page.locator(".widget-label", has_text=field_label)).first

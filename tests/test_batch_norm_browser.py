@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from browser import assert_no_error, plot_signature, wait_until
+from browser import assert_no_error, plot_signature, settled, wait_until
 
 NOTEBOOK = "02_batch_norm.ipynb"
 N_FIGURES = 5          # a-e; the training sections build theirs when first pressed (see _LazyFigure)
@@ -53,17 +53,9 @@ def snapshot(page, key: str):
     return sig(page, key), text(page, key)
 
 
-def settled(page, key: str, quiet_s: float = 1.5, timeout_s: float = 30):
-    """The section's (drawing, text) once it has stopped changing for quiet_s seconds."""
-    last, since, deadline = snapshot(page, key), time.monotonic(), time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        page.wait_for_timeout(250)
-        now = snapshot(page, key)
-        if now != last:
-            last, since = now, time.monotonic()
-        elif time.monotonic() - since >= quiet_s:
-            return now
-    raise AssertionError(f"section {key} kept changing for {timeout_s} s")
+def section_settled(page, key: str):
+    """The section's (drawing, text) once it has stopped changing for 1.5 s."""
+    return settled(page, lambda: snapshot(page, key), quiet_s=1.5, timeout_s=30, what=f"section {key}")
 
 
 @pytest.fixture
@@ -103,7 +95,7 @@ def test_sections_a_to_e(page):
     before = snapshot(page, "b")
     type_in(page, "b", "ε (eps)", "0.01")
     changed(page, "b", *before, "section b to react to eps")
-    good = settled(page, "b")
+    good = section_settled(page, "b")
     type_in(page, "b", "ε (eps)", "abc")
     wait_until(page, lambda: "is not a number" in text(page, "b"), 20, "a message for eps = abc")
     type_in(page, "b", "ε (eps)", "5")
@@ -124,7 +116,7 @@ def test_sections_a_to_e(page):
     before = snapshot(page, "c")
     type_in(page, "c", "γ (gamma)", "2.5")
     changed(page, "c", *before, "section c to react to gamma")
-    good = settled(page, "c")
+    good = section_settled(page, "c")
     type_in(page, "c", "γ (gamma)", "-50")
     wait_until(page, lambda: "Enter a value from" in text(page, "c"), 20, "a message for gamma = -50")
     page.wait_for_timeout(500)

@@ -6,7 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from browser import assert_no_error, body_text, plot_signature, press_slider, wait_for_change, wait_until
+from browser import (assert_no_error, body_text, plot_signature, press_slider, settled, wait_for_change,
+                     wait_until)
 
 NOTEBOOK = "04_inception.ipynb"
 
@@ -79,18 +80,9 @@ def show(page, scope: str) -> None:
     wait_until(page, drawn, timeout_s=60, what=f"{scope} drawn")
 
 
-def settled(page, scope: str, quiet_ms: int = 700, timeout_s: float = 20) -> str:
-    """The plot signature once it has stopped changing for `quiet_ms` (a handler may redraw two figures)."""
-    import time
-    last, since, deadline = plot_signature(page, scope), time.monotonic(), time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        page.wait_for_timeout(150)
-        now = plot_signature(page, scope)
-        if now != last:
-            last, since = now, time.monotonic()
-        elif time.monotonic() - since > quiet_ms / 1000:
-            return now
-    raise AssertionError(f"{scope} kept changing for {timeout_s} s")
+def figure_settled(page, scope: str) -> str:
+    """The plot signature once it has stopped changing for 0.7 s (a handler may redraw two figures)."""
+    return settled(page, lambda: plot_signature(page, scope), quiet_s=0.7, timeout_s=20, what=scope)
 
 
 def text_of(page, scope: str) -> str:
@@ -130,7 +122,7 @@ def test_dashboard(dashboard):
         sig = wait_for_change(page, lambda: plot_signature(page, ex), sig, what=f"explorer after {label}")
         txt = wait_for_change(page, lambda: text_of(page, ex), txt, what=f"numbers after {label}")
     assert page.locator(f"{ex} select").evaluate("s => s.options[s.selectedIndex].text").replace("\xa0", " ") == "custom (typed)"
-    sig = settled(page, ex)
+    sig = figure_settled(page, ex)
     for bad, msg in (("abc", "is not a number"), ("0", "Enter a value from 1"), ("2.5", "whole number")):
         type_field(page, ex, "#5×5", bad)
         wait_until(page, lambda: msg in text_of(page, ex), what=f"message for {bad!r}")
@@ -175,7 +167,7 @@ def test_dashboard(dashboard):
         type_field(page, tt, label, value)
         wait_until(page, lambda: expect in text_of(page, tt), what=f"test-time after {label}")
         sig = wait_for_change(page, lambda: plot_signature(page, tt), sig, what=f"cost line after {label}")
-    sig = settled(page, tt)
+    sig = figure_settled(page, tt)
     type_field(page, tt, "scales", "9")
     wait_until(page, lambda: "Enter a value from 1 to 8" in text_of(page, tt), what="test-time message")
     assert "10 × 7 model(s) = 70" in text_of(page, tt) and plot_signature(page, tt) == sig
