@@ -49,6 +49,7 @@ import torch.nn.functional as F
 from torch.optim.swa_utils import AveragedModel
 
 from widgets import data as D
+from widgets.flops import count_flops
 
 AUX_LOSS_WEIGHT = 0.3  # section 5: "their loss is added to the total loss ... with a discount weight (0.3)"
 HISTORY_FORMAT = "widgets.train.history/1"
@@ -341,15 +342,13 @@ def multi_crop_eval(model: nn.Module, data: D.ImageData, size: int, crops: int, 
 
 def forward_flops(model: nn.Module, in_channels: int, size: int) -> int:
     """FLOPs of one eval forward pass of one image, counted by torch.utils.flop_counter."""
-    from torch.utils.flop_counter import FlopCounterMode
-
     device = next(model.parameters()).device
     was = model.training
     model.eval()
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        model(torch.zeros(1, in_channels, size, size, device=device))
-    model.train(was)
-    return int(counter.get_total_flops())
+    try:
+        return count_flops(model, torch.zeros(1, in_channels, size, size, device=device))
+    finally:
+        model.train(was)
 
 
 # in_channels, classes, training images (digits: the fixed 80% split)
