@@ -190,6 +190,7 @@ class BackgroundTask:
         self.stop_button = ipw.Button(description=stop_label, icon="stop", disabled=True)
         self.bar = ipw.FloatProgress(value=0.0, min=0.0, max=1.0, layout=ipw.Layout(width="260px"))
         self.status = ipw.HTML("")
+        self.start_buttons = [self.start_button]   # more may share the one worker slot
         self.stop_event = threading.Event()
         self.thread: threading.Thread | None = None
         self.stop_button.on_click(lambda _b: self.stop())
@@ -216,8 +217,7 @@ class BackgroundTask:
         self.stop_event = threading.Event()
         self.bar.value = 0.0
         self.bar.bar_style = ""
-        self.start_button.disabled = True
-        self.stop_button.disabled = False
+        self._set_running(True)
         stop_event = self.stop_event
 
         def target():
@@ -243,13 +243,17 @@ class BackgroundTask:
                         log.error("on_done failed:\n%s", traceback.format_exc())
                         self.status.value = message(f"{exc}")
             finally:
-                self.start_button.disabled = False
-                self.stop_button.disabled = True
+                self._set_running(False)
             return result
 
         self.thread = threading.Thread(target=target, daemon=True, name="lesson-task")
         self.thread.start()
         return True
+
+    def _set_running(self, running: bool) -> None:
+        for b in self.start_buttons:
+            b.disabled = running
+        self.stop_button.disabled = not running
 
     def stop(self) -> None:
         if not self.running:

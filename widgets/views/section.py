@@ -1,0 +1,325 @@
+"""One shape for every lesson section.
+
+A section is a class with a stable `name`, a `title`, and three methods:
+
+* `build()`   registers its controls (by name, each with its default and its parsing),
+              its figures and their traces (by name: a handle, never `fig.data[i]`),
+              and, if it works in the background, its one task;
+* `update(changed)`  redraws after the control called `changed` (None: everything);
+* `layout()`  returns the widgets to show, in order.
+
+Every control feeds one update path: its observe goes through `guarded` (an exception
+becomes one line in the section's status, never a traceback) and takes the section's
+lock, the same lock a background task takes to draw its progress and results. So no
+two threads write a figure at once.
+
+Sections take their controls' values as keyword arguments (`TanhSaturation(w=0.3)`):
+a bad value keeps the default and the status line says what was ignored and why.
+"""
+from __future__ import annotations
+
+import contextlib
+import html
+import math
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar
+
+import ipywidgets as ipw
+import plotly.graph_objects as go
+
+from widgets import ui
+
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
+# --------------------------------------------------------------------------- controls
+@dataclass
+class Control:
+    """A named control: the widget whose `.value` it is, its default, and how text becomes a value."""
+
+    name: str
+    widget: ipw.Widget
+    default: Any
+
+    @property
+    def value(self) -> Any:
+        return self.widget.value
+
+    def parse(self, raw: Any) -> Any:
+        """The value `raw` (text or a Python value) stands for, or ValueError with a learner-facing reason."""
+        w = self.widget
+        if isinstance(w, ui.NumberField):
+            return w.parse(str(raw))
+        if isinstance(w, (ipw.ToggleButton, ipw.Checkbox)):
+            return _parse_bool(raw)
+        if hasattr(w, "options"):
+            return _parse_option(w, raw)
+        if isinstance(w, (ipw.FloatLogSlider, ipw.FloatSlider, ipw.IntSlider)):
+            return _parse_number(w, raw)
+        raise ValueError(f"{self.name} cannot be set from text.")
+
+    def set(self, raw: Any) -> None:
+        v = self.parse(raw)
+        if isinstance(self.widget, ui.NumberField):
+            self.widget.set(v)
+        else:
+            self.widget.value = v
+
+
+def _bounds(w) -> tuple[float, float]:
+    if isinstance(w, ipw.FloatLogSlider):
+        return w.base ** w.min, w.base ** w.max
+    return w.min, w.max
+
+
+def _parse_number(w, raw: Any) -> float | int:
+    try:
+        v = float(str(raw).strip())
+    except ValueError:
+        raise ValueError(f"'{str(raw)[:20]}' is not a number.") from None
+    if not math.isfinite(v):
+        raise ValueError("it must be a finite number.")
+    lo, hi = _bounds(w)
+    if not (lo * (1 - 1e-12) <= v <= hi * (1 + 1e-12)):
+        raise ValueError(f"it must be from {lo:g} to {hi:g}.")
+    if isinstance(w, ipw.IntSlider):
+        if v != int(v):
+            raise ValueError("it must be a whole number.")
+        return int(v)
+    return v
+
+
+def _parse_bool(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    s = str(raw).strip().lower()
+    if s in _TRUE | _FALSE:
+        return s in _TRUE
+    raise ValueError("it must be true or false.")
+
+
+def _parse_option(w, raw: Any) -> Any:
+    pairs = [(o if isinstance(o, tuple) else (str(o), o)) for o in w.options]
+    for label, value in pairs:
+        if raw == value or str(raw) == str(value) or str(raw) == label:
+            return value
+    choices = ", ".join(str(v) for _, v in pairs)
+    raise ValueError(f"it must be one of {choices}.")
+
+
+# --------------------------------------------------------------------------- background task
+class SectionTask(ui.BackgroundTask):
+    """The section's one worker: at most one runs, whichever start button was pressed.
+
+    `draw(fn)` applies progress or results to the figures under the section's lock;
+    `cancel()` stops the run and makes its late results be dropped (a control changed
+    what they would be drawn over).
+    """
+
+    def __init__(self, section: "Section", start_label: str, stop_label: str = "Stop"):
+        super().__init__(start_label, stop_label)
+        self.section = section
+        self.generation = 0
+
+    def add_start_button(self, label: str, on_click: Callable) -> ipw.Button:
+        """A second start button that shares this task's one worker slot."""
+        b = ipw.Button(description=label, button_style="primary", icon="play")
+        b.on_click(ui.guarded(on_click, self.status))
+        self.start_buttons.append(b)
+        return b
+
+    def start(self, work: Callable, on_done: Callable[[Any], None] | None = None,
+              on_error: Callable[[BaseException], None] | None = None) -> bool:
+        """Start `work(progress, stop_event)`; `on_done(result)` runs under the section's lock."""
+        generation = self.generation
+
+        def done(result):
+            if generation == self.generation and on_done is not None:
+                self.draw(lambda: on_done(result))
+
+        return super().start(work, done, on_error)
+
+    def draw(self, fn: Callable[[], Any]) -> Any:
+        """Run `fn` (which writes figures) under the section's lock."""
+        with self.section.lock:
+            return fn()
+
+    def cancel(self) -> None:
+        """Stop the run, if any, and drop whatever it would still draw."""
+        self.generation += 1
+        if self.running:
+            self.stop_event.set()
+
+
+# --------------------------------------------------------------------------- the section
+class Section:
+    """Base class of every lesson section (see the module docstring)."""
+
+    name: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    css: ClassVar[tuple[str, ...]] = ()      # extra CSS classes (the browser tests scope by them)
+    heading: ClassVar[bool] = False          # show `title` as a heading inside the section's box
+    framed: ClassVar[bool] = False           # a light border around the section
+
+    def __init__(self, **values: Any):
+        if not self.name:
+            raise TypeError(f"{type(self).__name__} needs a `name`")
+        self.status = ipw.HTML("")
+        self.controls: dict[str, Control] = {}
+        self.buttons: dict[str, ipw.Button] = {}
+        self.figures: dict[str, go.FigureWidget] = {}
+        self.traces: dict[str, Any] = {}
+        self.lock = threading.RLock()
+        self.task: SectionTask | None = None
+        self.build()
+        self.ignored = self.set_values(values)
+        for c in self.controls.values():
+            c.widget.observe(self._on_change(c.name), names="value")
+        with self.lock:
+            self.update(None)
+        self._say_ignored()
+        self.widget = self._frame(self.layout())
+
+    # ---- what a section writes
+    def build(self) -> None:
+        raise NotImplementedError
+
+    def update(self, changed: str | None) -> None:
+        raise NotImplementedError
+
+    def layout(self) -> list[ipw.Widget]:
+        raise NotImplementedError
+
+    # ---- controls
+    def control(self, name: str, widget: ipw.Widget) -> ipw.Widget:
+        """Register `widget` as the control `name`; its current value is its default."""
+        if name in self.controls:
+            raise ValueError(f"{self.name}: control {name!r} registered twice")
+        self.controls[name] = Control(name, widget, widget.value)
+        return widget
+
+    def slider(self, name: str, description: str, value: float, min: float, max: float, step: float = 1,
+               kind: type = ipw.FloatSlider, width: str = "420px", description_width: str = "initial",
+               **kw: Any) -> ipw.Widget:
+        """A bounded slider registered as `name` (kind: FloatSlider, IntSlider or FloatLogSlider)."""
+        kw.setdefault("continuous_update", True)
+        w = kind(value=value, min=min, max=max, step=step, description=description,
+                 style={"description_width": description_width}, layout=ipw.Layout(width=width), **kw)
+        return self.control(name, w)
+
+    def number(self, name: str, description: str, value: float, **kw: Any) -> ui.NumberField:
+        """A typed number with bounds (ui.NumberField) registered as `name`."""
+        return self.control(name, ui.NumberField(description, value, **kw))
+
+    def choice(self, name: str, description: str, options: list, value: Any,
+               kind: type = ipw.Dropdown, **kw: Any) -> ipw.Widget:
+        """A Dropdown or ToggleButtons registered as `name`."""
+        kw.setdefault("style", {"description_width": "initial"})
+        return self.control(name, kind(options=options, value=value, description=description, **kw))
+
+    def toggle(self, name: str, description: str, value: bool = False, **kw: Any) -> ipw.ToggleButton:
+        return self.control(name, ipw.ToggleButton(value=value, description=description, **kw))
+
+    def button(self, name: str, description: str, on_click: Callable, **kw: Any) -> ipw.Button:
+        """A push button; its handler runs guarded and under the section's lock."""
+        b = ipw.Button(description=description, **kw)
+
+        def clicked(_b):
+            with self.lock:
+                on_click()
+
+        b.on_click(ui.guarded(clicked, self.status))
+        self.buttons[name] = b
+        return b
+
+    def values(self) -> dict[str, Any]:
+        return {n: c.value for n, c in self.controls.items()}
+
+    def changed_values(self) -> dict[str, Any]:
+        """The controls that differ from their defaults."""
+        return {n: c.value for n, c in self.controls.items() if c.value != c.default}
+
+    def set_values(self, values: dict[str, Any]) -> list[str]:
+        """Set controls from `values`; return one reason per value ignored (the default is kept)."""
+        ignored = []
+        for name, raw in values.items():
+            c = self.controls.get(name)
+            if c is None:
+                ignored.append(f"{name}: no such control here")
+                continue
+            try:
+                c.set(raw)
+            except ValueError as exc:
+                ignored.append(f"{name} = {str(raw)[:20]}: {exc}")
+        return ignored
+
+    def _say_ignored(self) -> None:
+        if self.ignored:
+            self.status.value = ui.message("Ignored " + "; ".join(self.ignored) + " (defaults kept).")
+
+    def _on_change(self, name: str) -> Callable:
+        def changed(_change):
+            with self.lock:
+                self.update(name)
+
+        changed.__name__ = f"{self.name}.update({name})"
+        return ui.guarded(changed, self.status)
+
+    # ---- figures and traces
+    def figure(self, name: str, height: int = 360, **layout: Any) -> go.FigureWidget:
+        fig = ui.figure(height=height, **layout)
+        self.figures[name] = fig
+        return fig
+
+    def trace(self, fig: str, name: str, trace: Any, row: int | None = None, col: int | None = None) -> Any:
+        """Add `trace` to figure `fig` and keep its handle as `fig/name` (returned)."""
+        key = f"{fig}/{name}"
+        if key in self.traces:
+            raise ValueError(f"{self.name}: trace {key!r} added twice")
+        f = self.figures[fig]
+        kw = {} if row is None else {"row": row, "col": col}
+        f.add_trace(trace, **kw)
+        handle = f.data[-1]
+        self.traces[key] = handle
+        return handle
+
+    def tr(self, fig: str, name: str) -> Any:
+        """The handle of trace `name` in figure `fig`."""
+        return self.traces[f"{fig}/{name}"]
+
+    @contextlib.contextmanager
+    def drawing(self, *figs: str):
+        """Write figures `figs` (all, if none named) in one batch_update each, under the lock."""
+        with self.lock, contextlib.ExitStack() as stack:
+            for f in figs or tuple(self.figures):
+                stack.enter_context(self.figures[f].batch_update())
+            yield
+
+    # ---- background work
+    def add_task(self, start_label: str, on_start: Callable, stop_label: str = "Stop") -> SectionTask:
+        """The section's one background task; its start button calls `on_start()` (guarded)."""
+        if self.task is not None:
+            raise ValueError(f"{self.name}: one task per section (use task.add_start_button)")
+        self.task = SectionTask(self, start_label, stop_label)
+        self.task.start_button.on_click(ui.guarded(lambda _b: on_start(), self.task.status))
+        return self.task
+
+    # ---- the box on the page
+    def _frame(self, children: list[ipw.Widget]) -> ipw.VBox:
+        if self.heading:
+            children = [ipw.HTML(f"<h3 style='margin:6px 0'>{html.escape(self.title)}</h3>"), *children]
+        layout = ipw.Layout(border="1px solid #ddd", padding="8px", margin="6px 0") if self.framed else ipw.Layout()
+        box = ipw.VBox(children, layout=layout)
+        for cls in ("lesson-section", f"section-{self.name}", *self.css):
+            box.add_class(cls)
+        return box
+
+
+def row(*children: ipw.Widget, gap: str = "24px", **kw: Any) -> ipw.HBox:
+    """Children side by side, wrapping on narrow screens."""
+    return ipw.HBox(list(children), layout=ipw.Layout(flex_flow="row wrap", grid_gap=gap, **kw))
+
+
+def column(*children: ipw.Widget, **kw: Any) -> ipw.VBox:
+    return ipw.VBox(list(children), layout=ipw.Layout(**kw))
