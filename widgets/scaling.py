@@ -37,6 +37,17 @@ def tanh_curve(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return a, 1.0 - a * a
 
 
+NOTES_CASES = (1.0, 20.0, 40.0, 100.0)  # the notes' x = 1 and x = 20, then pushed further
+
+
+def first_saturated(w: float, threshold: float, xs: tuple[float, ...] = NOTES_CASES) -> float | None:
+    """The first x in `xs` at which tanh(w*x) is past the threshold (|a| > threshold), or None."""
+    for x in xs:
+        if abs(np.tanh(w * x)) > threshold:
+            return x
+    return None
+
+
 def saturation_z(threshold: float) -> float:
     """|tanh(z)| > threshold  <=>  |z| > atanh(threshold)."""
     if not 0.0 < threshold < 1.0:
@@ -141,6 +152,11 @@ class Regression:
         lo, hi = self.eigenvalues
         return float(2.0 / (lo + hi))
 
+    def error_growth(self, lr: float) -> float:
+        """max_i |1 - lr * lambda_i|: the factor by which the slowest-shrinking (or fastest-growing)
+        error component is multiplied each step. Gradient descent converges iff this is < 1."""
+        return float(np.max(np.abs(1.0 - lr * self.eigenvalues)))
+
     def loss(self, w: np.ndarray) -> np.ndarray:
         """L at one point (2,) or many (..., 2), from the quadratic form (exact)."""
         e = np.asarray(w, dtype=float) - self.w_star
@@ -194,6 +210,25 @@ def gradient_descent(problem: Regression, w0: np.ndarray, lr: float, steps: int,
         path.append(w.copy())
         losses.append(loss)
     return DescentPath(np.array(path), np.array(losses), diverged_at=None)
+
+
+def descent_verdict(problem: Regression, d: DescentPath, lr: float) -> tuple[str, str]:
+    """What the page says about a run: ("diverged" | "diverging" | "converging", one sentence).
+
+    A rate at or past 2/lambda_max never converges, even before the loss blows up enough
+    for `gradient_descent` to cut the path: say so at once, with the growth factor.
+    """
+    gap = float(d.losses[-1] - problem.loss_star)
+    if d.diverged_at is not None:
+        return "diverged", (f"Diverged at step {d.diverged_at}: lr = {lr:.4g} is above the limit "
+                            f"2/λmax = {problem.lr_limit:.3g}, so each step overshoots further. The path is cut there.")
+    rho = problem.error_growth(lr)
+    if lr >= problem.lr_limit:
+        return "diverging", (f"Diverging: lr = {lr:.4g} is at or above the limit 2/λmax = {problem.lr_limit:.4g}, "
+                             f"so the error along the steepest axis is multiplied by {rho:.4g} each step. "
+                             f"After {len(d.path) - 1} steps L − L* = {gap:.3g} and growing; the path is cut "
+                             "once the loss passes a million times its start.")
+    return "converging", f"After {len(d.path) - 1} steps: L − L* = {gap:.3g}"
 
 
 def steps_to_reach(problem: Regression, w0: np.ndarray, lr: float, target_excess: float,

@@ -1,4 +1,4 @@
-"""Lesson 1 builders: tanh saturation, a layer of tanh units, feature scaling and the learning rate."""
+"""Lesson 1 sections: tanh saturation, a layer of tanh units, feature scaling and the learning rate."""
 from __future__ import annotations
 
 import ipywidgets as ipw
@@ -6,9 +6,11 @@ import numpy as np
 import plotly.graph_objects as go
 
 from widgets import scaling as S
-from widgets.ui import figure, guarded, message, stat_table
+from widgets.ui import message, stat_table
+from widgets.views.section import Section, column, row
 
 SAT_COLOR = "rgba(214, 39, 40, 0.10)"
+BLUE, ORANGE, RED, GREEN = "#1f77b4", "#ff7f0e", "#d62728", "#2ca02c"
 
 
 def _f(v: float, digits: int = 4) -> str:
@@ -16,71 +18,47 @@ def _f(v: float, digits: int = 4) -> str:
 
 
 # --------------------------------------------------------------------------- a. tanh saturation
-class TanhSaturation:
+class TanhSaturation(Section):
     """One unit a = tanh(w·x): sliders for w, x and the saturation threshold."""
 
+    name, title, css = "tanh", "1. One tanh unit", ("lesson-tanh",)
     Z_HALF = 6.0  # the plot spans at least z in [-6, 6]
 
-    def __init__(self, w: float = 0.1, x: float = 20.0, threshold: float = S.DEFAULT_SATURATION):
-        style = {"description_width": "130px"}
-        lay = ipw.Layout(width="450px")
-        self.w = ipw.FloatSlider(value=w, min=-1.0, max=1.0, step=0.01, description="weight w",
-                                 readout_format=".2f", style=style, layout=lay)
-        self.x = ipw.FloatSlider(value=x, min=-100.0, max=100.0, step=1.0, description="input x",
-                                 readout_format=".0f", style=style, layout=lay)
-        self.threshold = ipw.FloatSlider(value=threshold, min=0.80, max=0.999, step=0.001,
-                                         description="saturated if |a| >", readout_format=".3f",
-                                         style=style, layout=lay)
+    def build(self):
+        opts = dict(width="450px", description_width="130px")
+        self.slider("w", "weight w", 0.1, -1.0, 1.0, 0.01, readout_format=".2f", **opts)
+        self.slider("x", "input x", 20.0, -100.0, 100.0, 1.0, readout_format=".0f", **opts)
+        self.slider("threshold", "saturated if |a| >", S.DEFAULT_SATURATION, 0.80, 0.999, 0.001,
+                    readout_format=".3f", **opts)
         self.numbers = ipw.HTML(layout=ipw.Layout(min_width="330px"))
         self.cases = ipw.HTML()
-        self.status = ipw.HTML()
         self._drawn = None  # (half-width, threshold z) the curves and bands were last drawn for
-        self.fig = figure(height=340, xaxis_title="z = w·x", yaxis_title="value",
-                          yaxis_range=[-1.1, 1.1], title="tanh(z) and its derivative")
-        self._build_traces()
-        for c in (self.w, self.x, self.threshold):
-            c.observe(guarded(self.update, self.status), names="value")
-        self.update()
-        self.widget = ipw.VBox([
-            ipw.HBox([ipw.VBox([self.w, self.x, self.threshold, self.numbers]), self.cases],
-                     layout=ipw.Layout(flex_flow="row wrap", grid_gap="24px")),
-            self.fig, self.status,
-        ])
-        self.widget.add_class("lesson-tanh")
+        self.figure("curve", height=340, xaxis_title="z = w·x", yaxis_title="value",
+                    yaxis_range=[-1.1, 1.1], title="tanh(z) and its derivative")
+        self.trace("curve", "tanh", go.Scatter(name="tanh(z)", mode="lines", line=dict(color=BLUE, width=3)))
+        self.trace("curve", "slope", go.Scatter(name="derivative 1 − tanh²(z)", mode="lines",
+                                                line=dict(color=ORANGE, width=2, dash="dash")))
+        self.trace("curve", "a", go.Scatter(name="current a", mode="markers",
+                                            marker=dict(size=13, color=BLUE, line=dict(width=2, color="white"))))
+        self.trace("curve", "dadz", go.Scatter(name="current slope", mode="markers",
+                                               marker=dict(size=11, color=ORANGE, symbol="diamond")))
+        fig = self.figures["curve"]
+        for side in ("left", "right"):  # the two saturated bands, updated in place
+            fig.add_shape(type="rect", xref="x", yref="paper", y0=0, y1=1, fillcolor=SAT_COLOR, line_width=0,
+                          layer="below", name=f"band-{side}")
+            fig.add_annotation(text="saturated", xref="x", yref="paper", y=0.98, showarrow=False,
+                               font=dict(color="#b22"), name=f"label-{side}")
 
-    def _build_traces(self):
-        f = self.fig
-        f.add_scatter(name="tanh(z)", mode="lines", line=dict(color="#1f77b4", width=3))
-        f.add_scatter(name="derivative 1 − tanh²(z)", mode="lines", line=dict(color="#ff7f0e", width=2, dash="dash"))
-        f.add_scatter(name="current a", mode="markers", marker=dict(size=13, color="#1f77b4", line=dict(width=2, color="white")))
-        f.add_scatter(name="current slope", mode="markers", marker=dict(size=11, color="#ff7f0e", symbol="diamond"))
-        # the two saturated bands, as filled rectangles (updated in place)
-        f.add_shape(type="rect", xref="x", yref="paper", y0=0, y1=1, fillcolor=SAT_COLOR, line_width=0, layer="below")
-        f.add_shape(type="rect", xref="x", yref="paper", y0=0, y1=1, fillcolor=SAT_COLOR, line_width=0, layer="below")
-        f.add_annotation(text="saturated", xref="x", yref="paper", y=0.98, showarrow=False, font=dict(color="#b22"))
-        f.add_annotation(text="saturated", xref="x", yref="paper", y=0.98, showarrow=False, font=dict(color="#b22"))
-
-    def update(self, _change=None):
-        u = S.tanh_unit(self.w.value, self.x.value)
-        zs = S.saturation_z(self.threshold.value)
-        half = max(self.Z_HALF, abs(u.z) * 1.1)
-        z = np.linspace(-half, half, 601)
-        a, da = S.tanh_curve(z)  # 601 points: cheap; sent to the page only when they change
-        with self.fig.batch_update():
-            if self._drawn != (half, zs):  # curves and bands move only when the range or threshold does
-                self.fig.data[0].update(x=z, y=a)
-                self.fig.data[1].update(x=z, y=da)
-                self.fig.layout.shapes[0].update(x0=-half, x1=-zs)
-                self.fig.layout.shapes[1].update(x0=zs, x1=half)
-                self.fig.layout.annotations[0].update(x=-(zs + half) / 2)
-                self.fig.layout.annotations[1].update(x=(zs + half) / 2)
-                self.fig.layout.xaxis.range = [-half, half]
-                self._drawn = (half, zs)
-            self.fig.data[2].update(x=[u.z], y=[u.a])
-            self.fig.data[3].update(x=[u.z], y=[u.dadz])
-        sat = abs(u.a) > self.threshold.value
-        verdict = ("<b style='color:#b22'>saturated</b>: the slope is nearly zero, so a change in x "
-                   "(or a gradient flowing back) barely moves a" if sat else
+    def update(self, changed):
+        w, x, thr = (self.controls[k].value for k in ("w", "x", "threshold"))
+        u = S.tanh_unit(w, x)
+        with self.drawing("curve"):
+            self._draw_curves(max(self.Z_HALF, abs(u.z) * 1.1), S.saturation_z(thr))
+            self.tr("curve", "a").update(x=[u.z], y=[u.a])
+            self.tr("curve", "dadz").update(x=[u.z], y=[u.dadz])
+        sat = abs(u.a) > thr
+        verdict = (f"<b style='color:#b22'>saturated</b>: the slope is only {_f(u.dadz, 3)}, so a change in x "
+                   "(or a gradient flowing back) is scaled down by that much" if sat else
                    "<b style='color:#1b5e20'>not saturated</b>: a still follows z")
         self.numbers.value = stat_table([
             ("z = w·x", f"{u.z:.4g}"),
@@ -89,90 +67,110 @@ class TanhSaturation:
             ("sensitivity da/dx = w·(1 − tanh²)", _f(u.dadx)),
             ("state", verdict),
         ], "lesson-stats tanh-numbers")
-        self.cases.value = self._cases_table(self.w.value, self.threshold.value)
+        if changed in (None, "w", "threshold"):
+            self.cases.value = _cases_table(w, thr)
 
-    @staticmethod
-    def _cases_table(w: float, threshold: float) -> str:
-        """The notes' example, at the current w: x = 1 and x = 20, and what pushing x further buys."""
-        rows = []
-        prev = None
-        for x in (1.0, 20.0, 40.0, 100.0):
-            u = S.tanh_unit(w, x)
-            step = "" if prev is None else f"{u.a - prev:+.4f}"
-            sat = "yes" if abs(u.a) > threshold else "no"
-            rows.append(f"<tr><td>{x:g}</td><td>{u.z:.4g}</td><td><b>{u.a:.4f}</b></td>"
-                        f"<td>{_f(u.dadz)}</td><td>{sat}</td><td>{step}</td></tr>")
-            prev = u.a
-        head = ("<tr><th>x</th><th>z = w·x</th><th>tanh(z)</th><th>derivative</th>"
-                "<th>saturated</th><th>change from the row above</th></tr>")
-        return (f"<div class='tanh-cases'><b>The notes' example at w = {w:g}</b>"
-                f"<table style='border-collapse:collapse' cellpadding='4'>{head}{''.join(rows)}</table>"
-                "<small>From x = 1 to 20 the output climbs a lot; doubling x again to 40 adds little, "
-                "and x = 100 adds almost nothing: the unit has saturated.</small></div>")
+    def _draw_curves(self, half: float, zs: float) -> None:
+        """The curves and bands move only when the plotted range or the threshold does (601 points each)."""
+        if self._drawn == (half, zs):
+            return
+        fig = self.figures["curve"]
+        z = np.linspace(-half, half, 601)
+        a, da = S.tanh_curve(z)
+        self.tr("curve", "tanh").update(x=z, y=a)
+        self.tr("curve", "slope").update(x=z, y=da)
+        fig.update_shapes(dict(x0=-half, x1=-zs), selector=dict(name="band-left"))
+        fig.update_shapes(dict(x0=zs, x1=half), selector=dict(name="band-right"))
+        fig.update_annotations(dict(x=-(zs + half) / 2), selector=dict(name="label-left"))
+        fig.update_annotations(dict(x=(zs + half) / 2), selector=dict(name="label-right"))
+        fig.layout.xaxis.range = [-half, half]
+        self._drawn = (half, zs)
+
+    def layout(self):
+        c = self.controls
+        return [row(column(c["w"].widget, c["x"].widget, c["threshold"].widget, self.numbers), self.cases),
+                self.figures["curve"], self.status]
 
 
-def tanh_saturation() -> ipw.Widget:
-    """Section a: one tanh unit, its curve and slope, and the notes' two cases."""
-    return TanhSaturation().widget
+def _cases_table(w: float, threshold: float) -> str:
+    """The notes' example, at the current w: x = 1 and x = 20, and what pushing x further buys."""
+    rows, prev = [], None
+    units = [S.tanh_unit(w, x) for x in S.NOTES_CASES]
+    for x, u in zip(S.NOTES_CASES, units):
+        step = "" if prev is None else f"{u.a - prev:+.4f}"
+        sat = "yes" if abs(u.a) > threshold else "no"
+        rows.append(f"<tr><td>{x:g}</td><td>{u.z:.4g}</td><td><b>{u.a:.4f}</b></td>"
+                    f"<td>{_f(u.dadz)}</td><td>{sat}</td><td>{step}</td></tr>")
+        prev = u.a
+    head = ("<tr><th>x</th><th>z = w·x</th><th>tanh(z)</th><th>derivative</th>"
+            "<th>saturated</th><th>change from the row above</th></tr>")
+    return (f"<div class='tanh-cases'><b>The notes' example at w = {w:g}</b>"
+            f"<table style='border-collapse:collapse' cellpadding='4'>{head}{''.join(rows)}</table>"
+            f"<small>{_cases_sentence(w, threshold, units)}</small></div>")
+
+
+def _cases_sentence(w: float, threshold: float, units) -> str:
+    """One sentence that holds for every w and threshold: where the unit saturates, and what x buys after."""
+    x_sat = S.first_saturated(w, threshold)
+    a = {x: u.a for x, u in zip(S.NOTES_CASES, units)}
+    if w == 0:
+        return "At w = 0 the unit outputs 0 whatever x is: the input never reaches it."
+    if x_sat is None:
+        return (f"At w = {w:g} none of these inputs pushes |a| past {threshold:g}: the unit still follows x. "
+                "Raise |w| to see it saturate.")
+    if x_sat == S.NOTES_CASES[0]:
+        return (f"At w = {w:g} even x = 1 saturates the unit: from x = 1 to 100, a changes by only "
+                f"{a[100.0] - a[1.0]:+.4f}.")
+    return (f"From x = 1 to {x_sat:g}, a changes by {a[x_sat] - a[1.0]:+.4f}; past x = {x_sat:g} the unit is "
+            f"saturated, and going on to x = 100 adds only {a[100.0] - a[x_sat]:+.4f}.")
+
+
+def tanh_saturation(**values) -> ipw.Widget:
+    """Section 1: one tanh unit, its curve and slope, and the notes' two cases (controls w, x, threshold)."""
+    return TanhSaturation(**values).widget
 
 
 # --------------------------------------------------------------------------- b. a layer
-class TanhLayer:
+class TanhLayer(Section):
     """A batch of raw features at a chosen scale feeding N tanh units."""
 
+    name, title, css = "layer", "2. A layer of tanh units", ("lesson-layer",)
     D = 20  # input features
     SCALES = np.logspace(0, 3, 31)
 
-    def __init__(self):
-        style = {"description_width": "110px"}
-        self.scale = ipw.FloatLogSlider(value=100.0, base=10, min=0, max=3, step=0.05,
-                                        description="input scale", readout_format=".3g", style=style,
-                                        layout=ipw.Layout(width="430px"))
-        self.units = ipw.IntSlider(value=64, min=8, max=512, step=8, description="tanh units N",
-                                   style=style, layout=ipw.Layout(width="430px"))
-        self.standardised = ipw.ToggleButtons(options=[("raw inputs", False), ("standardised inputs", True)],
-                                              value=False, description="inputs", style=style)
+    def build(self):
+        opts = dict(width="430px", description_width="110px")
+        self.slider("scale", "input scale", 100.0, 0, 3, 0.05, kind=ipw.FloatLogSlider, base=10,
+                    readout_format=".3g", **opts)
+        self.slider("units", "tanh units N", 64, 8, 512, 8, kind=ipw.IntSlider, **opts)
+        self.choice("standardised", "inputs", [("raw inputs", False), ("standardised inputs", True)], False,
+                    kind=ipw.ToggleButtons, style={"description_width": "110px"})
         self.numbers = ipw.HTML()
-        self.status = ipw.HTML()
-        self.hist = figure(height=320, title="activations a = tanh(xW + b)", xaxis_title="a",
-                           yaxis_title="share of activations", xaxis_range=[-1.05, 1.05], bargap=0.05)
-        self.hist.add_histogram(name="activations", xbins=dict(start=-1, end=1, size=0.05),
-                                histnorm="probability", marker_color="#1f77b4")
-        self.curve = figure(height=320, title="saturated share vs input scale", xaxis_type="log",
-                            xaxis_title="input scale", yaxis_title="share with |a| > 0.96", yaxis_range=[0, 1.02])
-        self.curve.add_scatter(name="raw", mode="lines", line=dict(color="#d62728"))
-        self.curve.add_scatter(name="standardised", mode="lines", line=dict(color="#2ca02c"))
-        self.curve.add_scatter(name="now", mode="markers", marker=dict(size=12, color="black"))
         self._curve_units = None
-        for c in (self.scale, self.units, self.standardised):
-            c.observe(guarded(self.update, self.status), names="value")
-        self.update()
-        self.widget = ipw.VBox([
-            ipw.HBox([ipw.VBox([self.scale, self.units, self.standardised]), self.numbers],
-                     layout=ipw.Layout(flex_flow="row wrap", grid_gap="24px")),
-            ipw.HBox([self.hist, self.curve], layout=ipw.Layout(flex_flow="row wrap")),
-            self.status,
-        ])
-        self.widget.add_class("lesson-layer")
-        for f in (self.hist, self.curve):
-            f.layout.width = 560
+        self.figure("hist", height=320, title="activations a = tanh(xW + b)", xaxis_title="a",
+                    yaxis_title="share of activations", xaxis_range=[-1.05, 1.05], bargap=0.05, width=560)
+        self.trace("hist", "activations", go.Histogram(name="activations", xbins=dict(start=-1, end=1, size=0.05),
+                                                       histnorm="probability", marker_color=BLUE))
+        self.figure("curve", height=320, title="saturated share vs input scale", xaxis_type="log", width=560,
+                    xaxis_title="input scale", yaxis_title="share with |a| > 0.96", yaxis_range=[0, 1.02])
+        self.trace("curve", "raw", go.Scatter(name="raw", mode="lines", line=dict(color=RED)))
+        self.trace("curve", "std", go.Scatter(name="standardised", mode="lines", line=dict(color=GREEN)))
+        self.trace("curve", "now", go.Scatter(name="now", mode="markers", marker=dict(size=12, color="black")))
 
-    def update(self, _change=None):
-        n_units = self.units.value
+    def update(self, changed):
+        n_units, scale, std_on = (self.controls[k].value for k in ("units", "scale", "standardised"))
         w, b, g = S.layer_params(self.D, n_units)
-        x = S.layer_inputs(self.scale.value, d=self.D)
+        x = S.layer_inputs(scale, d=self.D)
         raw = S.tanh_layer(x, w, b, g)
         std = S.tanh_layer(S.standardise(x), w, b, g)
-        shown = std if self.standardised.value else raw
-        with self.hist.batch_update():
-            self.hist.data[0].x = shown.activations.ravel()
-            self.hist.data[0].marker.color = "#2ca02c" if self.standardised.value else "#d62728"
-        with self.curve.batch_update():
+        shown = std if std_on else raw
+        with self.drawing():
+            self.tr("hist", "activations").update(x=shown.activations.ravel(), marker_color=GREEN if std_on else RED)
             if self._curve_units != n_units:  # the whole curve depends on N only
-                self.curve.data[0].update(x=self.SCALES, y=S.saturation_vs_scale(self.SCALES, n_units, False))
-                self.curve.data[1].update(x=self.SCALES, y=S.saturation_vs_scale(self.SCALES, n_units, True))
+                self.tr("curve", "raw").update(x=self.SCALES, y=S.saturation_vs_scale(self.SCALES, n_units, False))
+                self.tr("curve", "std").update(x=self.SCALES, y=S.saturation_vs_scale(self.SCALES, n_units, True))
                 self._curve_units = n_units
-            self.curve.data[2].update(x=[self.scale.value], y=[shown.saturated_fraction])
+            self.tr("curve", "now").update(x=[scale], y=[shown.saturated_fraction])
         self.numbers.value = stat_table([
             ("", "<b>raw</b> &nbsp;&nbsp; <b>standardised</b>"),
             ("saturated units (|a| > 0.96)", f"{raw.saturated_fraction:7.1%} &nbsp; {std.saturated_fraction:7.1%}"),
@@ -181,129 +179,117 @@ class TanhLayer:
             ("‖dL/dx‖ reaching the layer below", f"{raw.grad_x_norm:7.3g} &nbsp; {std.grad_x_norm:7.3g}"),
         ], "lesson-stats layer-numbers")
 
+    def layout(self):
+        c = self.controls
+        return [row(column(c["scale"].widget, c["units"].widget, c["standardised"].widget), self.numbers),
+                row(self.figures["hist"], self.figures["curve"], gap="0"), self.status]
 
-def tanh_layer() -> ipw.Widget:
-    """Section b: a layer of tanh units fed raw or standardised inputs."""
-    return TanhLayer().widget
+
+def tanh_layer(**values) -> ipw.Widget:
+    """Section 2: a layer of tanh units fed raw or standardised inputs (controls scale, units, standardised)."""
+    return TanhLayer(**values).widget
 
 
 # --------------------------------------------------------------------------- c. scaling and lr
-class ScalingAndLearningRate:
+class ScalingAndLearningRate(Section):
     """Gradient descent on linear regression, raw features beside standardised ones."""
 
+    name, title, css = "lr", "3. Feature scaling and the learning rate", ("lesson-regression",)
     TARGET = 1e-3  # "reach a given loss": within this of the minimum (L - L* <= 1e-3)
     GRID = 90
+    KEYS = ("raw", "std")
 
-    def __init__(self, x2_range: float = 1000.0):
-        style = {"description_width": "150px"}
-        lay = ipw.Layout(width="470px")
-        self.x2_range = ipw.FloatLogSlider(value=x2_range, base=10, min=0, max=3, step=0.1,
-                                           description="x2 spans [0, …]", readout_format=".3g",
-                                           style=style, layout=lay, continuous_update=False)
-        self.lr_raw = ipw.FloatLogSlider(value=1e-6, base=10, min=-8, max=0.5, step=0.05,
-                                         description="learning rate (raw)", readout_format=".2e",
-                                         style=style, layout=lay)
-        self.lr_std = ipw.FloatLogSlider(value=0.5, base=10, min=-8, max=0.5, step=0.05,
-                                         description="learning rate (stand.)", readout_format=".2e",
-                                         style=style, layout=lay)
-        self.steps = ipw.IntSlider(value=50, min=1, max=500, description="steps", style=style, layout=lay)
-        self.msg_raw, self.msg_std = ipw.HTML(), ipw.HTML()
+    def build(self):
+        opts = dict(width="470px", description_width="150px")
+        self.slider("x2_range", "x2 spans [0, …]", 1000.0, 0, 3, 0.1, kind=ipw.FloatLogSlider, base=10,
+                    readout_format=".3g", continuous_update=False, **opts)
+        self.slider("steps", "steps", 50, 1, 500, 1, kind=ipw.IntSlider, **opts)
+        self.slider("lr_raw", "learning rate (raw)", 1e-6, -8, 0.5, 0.05, kind=ipw.FloatLogSlider, base=10,
+                    readout_format=".2e", **opts)
+        self.slider("lr_std", "learning rate (stand.)", 0.5, -8, 0.5, 0.05, kind=ipw.FloatLogSlider, base=10,
+                    readout_format=".2e", **opts)
+        self.msg = {k: ipw.HTML() for k in self.KEYS}
         self.numbers = ipw.HTML()
-        self.status = ipw.HTML()
-        self.figs = {}
-        for key, title in (("raw", "raw features: x1 ∈ [0, 1], x2 ∈ [0, R]"),
-                           ("std", "standardised features")):
-            f = figure(height=430, title=title, xaxis_title="w1", yaxis_title="w2", showlegend=False,
-                       yaxis_scaleanchor="x", yaxis_scaleratio=1)
-            f.add_contour(name="loss", colorscale="Blues", reversescale=True, showscale=False,
-                          contours=dict(coloring="lines"), line=dict(width=1.2), hoverinfo="skip")
-            f.add_scatter(name="path", mode="lines+markers", line=dict(color="#d62728", width=2), marker=dict(size=4))
-            f.add_scatter(name="start", mode="markers", marker=dict(size=11, color="black", symbol="x"))
-            f.add_scatter(name="minimum", mode="markers", marker=dict(size=12, color="#2ca02c", symbol="star"))
-            f.layout.width = 560
-            self.figs[key] = f
-        self.problems = {}
-        self._build_problems()
-        self.x2_range.observe(guarded(self._on_range, self.status), names="value")
-        for c in (self.lr_raw, self.lr_std, self.steps):
-            c.observe(guarded(self.update, self.status), names="value")
-        self.update()
-        self.widget = ipw.VBox([
-            ipw.HBox([ipw.VBox([self.x2_range, self.steps, self.lr_raw, self.msg_raw, self.lr_std, self.msg_std]),
-                      self.numbers], layout=ipw.Layout(flex_flow="row wrap", grid_gap="24px")),
-            ipw.HBox([self.figs["raw"], self.figs["std"]], layout=ipw.Layout(flex_flow="row wrap")),
-            self.status,
-        ])
-        self.widget.add_class("lesson-regression")
+        self.problems, self.w0 = {}, {}
+        for key, title in zip(self.KEYS, ("raw features: x1 ∈ [0, 1], x2 ∈ [0, R]", "standardised features")):
+            self.figure(key, height=430, title=title, xaxis_title="w1", yaxis_title="w2", showlegend=False,
+                        yaxis_scaleanchor="x", yaxis_scaleratio=1, width=560)
+            self.trace(key, "loss", go.Contour(name="loss", colorscale="Blues", reversescale=True, showscale=False,
+                                               contours=dict(coloring="lines"), line=dict(width=1.2),
+                                               hoverinfo="skip"))
+            self.trace(key, "path", go.Scatter(name="path", mode="lines+markers", line=dict(color=RED, width=2),
+                                               marker=dict(size=4)))
+            self.trace(key, "start", go.Scatter(name="start", mode="markers",
+                                                marker=dict(size=11, color="black", symbol="x")))
+            self.trace(key, "minimum", go.Scatter(name="minimum", mode="markers",
+                                                  marker=dict(size=12, color=GREEN, symbol="star")))
 
-    def _build_problems(self):
-        R = self.x2_range.value
+    def update(self, changed):
+        if changed in (None, "x2_range"):
+            self._build_problems(self.controls["x2_range"].value)
+        runs = {k: self._run(k, self.controls[f"lr_{k}"].value) for k in self.KEYS}
+        for k, (kind, text) in runs.items():
+            self.msg[k].value = message(text, kind="ok" if kind == "converging" else "error")
+        self.numbers.value = self._numbers_html()
+
+    def _build_problems(self, R: float) -> None:
+        """The two problems, their contours on an equal-scale window around start and minimum."""
         self.problems = {"raw": S.make_regression(R), "std": S.make_regression(R, standardised=True)}
         for key, p in self.problems.items():
-            # the view window: start point and minimum, equal scale on both axes so the
-            # ellipses are drawn with their true shape
             w0 = p.w_star + np.array([-2.5, 2.0]) if key == "std" else np.array([-1.0, 0.0])
-            self.__dict__[f"w0_{key}"] = w0
+            self.w0[key] = w0
             span = 1.3 * np.max(np.abs(w0 - p.w_star)) + 0.3
             g1 = np.linspace(p.w_star[0] - span, p.w_star[0] + span, self.GRID)
             g2 = np.linspace(p.w_star[1] - span, p.w_star[1] + span, self.GRID)
             W1, W2 = np.meshgrid(g1, g2)
             L = p.loss(np.stack([W1, W2], axis=-1)) - p.loss_star
-            f = self.figs[key]
-            with f.batch_update():
-                f.data[0].update(x=g1.tolist(), y=g2.tolist(), z=np.log10(L + 1e-6).round(4).tolist(),
-                                 contours=dict(start=-3, end=float(np.log10(L.max())), size=0.25, coloring="lines"))
-                f.data[2].update(x=[w0[0]], y=[w0[1]])
-                f.data[3].update(x=[p.w_star[0]], y=[p.w_star[1]])
-                f.layout.xaxis.range = [g1[0], g1[-1]]
-                f.layout.yaxis.range = [g2[0], g2[-1]]
+            with self.drawing(key):
+                self.tr(key, "loss").update(x=g1.tolist(), y=g2.tolist(), z=np.log10(L + 1e-6).round(4).tolist(),
+                                            contours=dict(start=-3, end=float(np.log10(L.max())), size=0.25,
+                                                          coloring="lines"))
+                self.tr(key, "start").update(x=[w0[0]], y=[w0[1]])
+                self.tr(key, "minimum").update(x=[p.w_star[0]], y=[p.w_star[1]])
+                self.figures[key].layout.xaxis.range = [g1[0], g1[-1]]
+                self.figures[key].layout.yaxis.range = [g2[0], g2[-1]]
 
-    def _on_range(self, _change=None):
-        self._build_problems()
-        self.update()
-
-    def _run(self, key: str, lr: float):
+    def _run(self, key: str, lr: float) -> tuple[str, str]:
         p = self.problems[key]
-        w0 = self.__dict__[f"w0_{key}"]
-        d = S.gradient_descent(p, w0, lr, self.steps.value)
-        f = self.figs[key]
-        with f.batch_update():
-            f.data[1].update(x=d.path[:, 0], y=d.path[:, 1])
-        gap = d.losses[-1] - p.loss_star
-        if d.diverged_at is not None:
-            msg = message(f"Diverged at step {d.diverged_at}: lr = {lr:.3g} is above the limit "
-                          f"2/λmax = {p.lr_limit:.3g}, so each step overshoots further. The path is cut there.")
-        else:
-            msg = message(f"After {len(d.path) - 1} steps: L − L* = {gap:.3g}", kind="ok")
-        return d, msg
+        d = S.gradient_descent(p, self.w0[key], lr, self.controls["steps"].value)
+        with self.drawing(key):
+            self.tr(key, "path").update(x=d.path[:, 0], y=d.path[:, 1])
+        return S.descent_verdict(p, d, lr)
 
-    def update(self, _change=None):
-        d_raw, self.msg_raw.value = self._run("raw", self.lr_raw.value)
-        d_std, self.msg_std.value = self._run("std", self.lr_std.value)
-        rows = [("", "<b>raw</b> &nbsp;|&nbsp; <b>standardised</b>")]
+    def _steps_at(self, key: str, lr: float) -> str:
+        k = S.steps_to_reach(self.problems[key], self.w0[key], lr, self.TARGET)
+        return "never (diverges or stalls)" if k is None else f"{k:,}"
+
+    def _numbers_html(self) -> str:
+        raw, std = self.problems["raw"], self.problems["std"]
 
         def both(fn):
-            return f"{fn(self.problems['raw'])} &nbsp;|&nbsp; {fn(self.problems['std'])}"
+            return f"{fn(raw)} &nbsp;|&nbsp; {fn(std)}"
 
-        def steps_at(p, lr, key):
-            k = S.steps_to_reach(p, self.__dict__[f"w0_{key}"], lr, self.TARGET)
-            return "never (diverges or stalls)" if k is None else f"{k:,}"
-
-        rows += [
+        return stat_table([
+            ("", "<b>raw</b> &nbsp;|&nbsp; <b>standardised</b>"),
             ("Hessian eigenvalues λ", both(lambda p: ", ".join(f"{v:.4g}" for v in p.eigenvalues))),
             ("condition number λmax/λmin", both(lambda p: f"{p.condition_number:,.4g}")),
             ("largest stable lr = 2/λmax", both(lambda p: f"{p.lr_limit:.4g}")),
             ("best constant lr = 2/(λmin+λmax)", both(lambda p: f"{p.lr_best:.4g}")),
             (f"steps to L − L* ≤ {self.TARGET:g} at the best lr",
-             f"{steps_at(self.problems['raw'], self.problems['raw'].lr_best, 'raw')} &nbsp;|&nbsp; "
-             f"{steps_at(self.problems['std'], self.problems['std'].lr_best, 'std')}"),
-            (f"… at the lr chosen above",
-             f"{steps_at(self.problems['raw'], self.lr_raw.value, 'raw')} &nbsp;|&nbsp; "
-             f"{steps_at(self.problems['std'], self.lr_std.value, 'std')}"),
-        ]
-        self.numbers.value = stat_table(rows, "lesson-stats regression-numbers")
+             f"{self._steps_at('raw', raw.lr_best)} &nbsp;|&nbsp; {self._steps_at('std', std.lr_best)}"),
+            ("… at the lr chosen above",
+             f"{self._steps_at('raw', self.controls['lr_raw'].value)} &nbsp;|&nbsp; "
+             f"{self._steps_at('std', self.controls['lr_std'].value)}"),
+        ], "lesson-stats regression-numbers")
+
+    def layout(self):
+        c = self.controls
+        controls = column(c["x2_range"].widget, c["steps"].widget, c["lr_raw"].widget, self.msg["raw"],
+                          c["lr_std"].widget, self.msg["std"])
+        return [row(controls, self.numbers), row(self.figures["raw"], self.figures["std"], gap="0"), self.status]
 
 
-def scaling_and_learning_rate() -> ipw.Widget:
-    """Section c: loss contours and gradient-descent paths, raw beside standardised."""
-    return ScalingAndLearningRate().widget
+def scaling_and_learning_rate(**values) -> ipw.Widget:
+    """Section 3: loss contours and gradient-descent paths, raw beside standardised
+    (controls x2_range, steps, lr_raw, lr_std)."""
+    return ScalingAndLearningRate(**values).widget

@@ -101,6 +101,11 @@ def _parse_bool(raw: Any) -> bool:
 
 def _parse_option(w, raw: Any) -> Any:
     pairs = [(o if isinstance(o, tuple) else (str(o), o)) for o in w.options]
+    if all(isinstance(v, bool) for _, v in pairs) and not isinstance(raw, bool):
+        try:
+            raw = _parse_bool(raw)
+        except ValueError:
+            pass
     for label, value in pairs:
         if raw == value or str(raw) == str(value) or str(raw) == label:
             return value
@@ -246,17 +251,17 @@ class Section:
         for name, raw in values.items():
             c = self.controls.get(name)
             if c is None:
-                ignored.append(f"{name}: no such control here")
+                ignored.append(f"{str(name)[:20]} (no such control here)")
                 continue
             try:
                 c.set(raw)
             except ValueError as exc:
-                ignored.append(f"{name} = {str(raw)[:20]}: {exc}")
+                ignored.append(f"{name} = {str(raw)[:20]} ({str(exc).rstrip('.')})")
         return ignored
 
     def _say_ignored(self) -> None:
         if self.ignored:
-            self.status.value = ui.message("Ignored " + "; ".join(self.ignored) + " (defaults kept).")
+            self.status.value = ui.message("Ignored " + "; ".join(self.ignored) + ". The defaults are kept.")
 
     def _on_change(self, name: str) -> Callable:
         def changed(_change):
