@@ -85,13 +85,15 @@ def test_smoothness_probe_first_order_and_restores_model():
     model = bt.MLP(cfg)
     X, y, _, _ = bt.digits_split()
     before = [p.detach().clone() for p in model.parameters()]
-    g = torch.Generator().manual_seed(0)
+    buffers = [b.clone() for b in model.buffers()]
     # tiny steps: the loss falls exactly as the gradient predicts (Taylor ratio -> 1)
-    loss_range, gc, beta, rel, taylor = bt._smoothness(model, X[:64], y[:64], 1e-4, g)
+    loss_range, gc, beta, rel, taylor = bt._smoothness(model, X[:64], y[:64], 1e-4)
     assert taylor == pytest.approx(1.0, abs=0.01)
     assert 0 < loss_range < 1e-2 and gc >= 0 and beta >= 0 and rel >= 0
     for p, q in zip(model.parameters(), before):
         torch.testing.assert_close(p, q)
+    for b, c in zip(model.buffers(), buffers):  # BN's running statistics too
+        torch.testing.assert_close(b, c)
 
 
 def test_stop_returns_partial_result():
@@ -115,3 +117,42 @@ def test_diverged_run_is_flagged():
     r = bt.train_run(bt.Config(activation="tanh", steps=100, lr=30.0, smoothness=False))
     assert not r.trains
     assert np.isnan(r.final_train_loss) or r.final_train_loss > bt.TRAINS_BELOW
+
+
+def test_recording_the_probe_leaves_the_model_alone():
+    """Recording runs the probe batch in train mode; BN's running statistics (which the final
+    evaluation uses) must not depend on how often that happens."""
+    cfg = bt.Config(activation="sigmoid", bn=True, steps=60, smoothness=False)
+    often, rarely = bt.train_run(replace(cfg, record_every=1)), bt.train_run(replace(cfg, record_every=10**9))
+    assert len(often.record_steps) == 60 and len(rarely.record_steps) == 1
+    assert often.loss == rarely.loss
+    assert often.final_train_loss == rarely.final_train_loss
+    assert often.test_accuracy == rarely.test_accuracy
+
+
+def test_mlp_forward_takes_only_the_batch():
+    import inspect
+
+    assert list(inspect.signature(bt.MLP.forward).parameters) == ["self", "x"]
+
+
+def test_reports_and_stops_like_the_training_engine():
+    """The same protocol as widgets.train: callback(event) with "event"/"progress", stop_event between steps."""
+    events = []
+    bt.compare(bt.Config(steps=30, smoothness=False), callback=events.append, variants=("plain", "BN"))
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "start" and kinds.count("start") == 2 and kinds.count("end") == 2 and kinds[-1] == "end"
+    prog = [e["progress"] for e in events]
+    assert prog == sorted(prog) and prog[0] == 0.0 and prog[-1] == 1.0
+    assert [e["progress"] for e in events if e["event"] == "end"] == [0.5, 1.0]  # each variant is half the work
+    assert events[-1]["text"] == "BN: step 30/30" and not events[-1]["stopped"]
+    stop = threading.Event()
+    seen = []
+
+    def cb(ev):
+        seen.append(ev)
+        if ev["event"] == "step":
+            stop.set()
+
+    r = bt.train_run(bt.Config(steps=200, smoothness=False), callback=cb, stop_event=stop)
+    assert r.stopped and len(r.loss) == 1 and seen[-1]["event"] == "end" and seen[-1]["stopped"]

@@ -6,6 +6,7 @@ import hashlib
 import io
 import math
 import tarfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -32,6 +33,28 @@ def test_digits_split_is_fixed_stratified_and_offline():
     assert a.x_train.shape[0] + a.x_test.shape[0] == full.shape[0]
     assert a.mean[0] == pytest.approx(float(a.x_train.mean()), rel=1e-6)
     assert a.classes == [str(i) for i in range(10)] and a.in_channels == 1 and a.native_size == 8
+
+
+def test_one_digits_loader_with_a_documented_split():
+    from sklearn.datasets import load_digits
+
+    x, y = D.digits("all")
+    ref = load_digits()
+    assert x.dtype == np.float64 and x.shape == (1797, 64)
+    assert np.array_equal(x, ref.data / 16.0) and np.array_equal(y, ref.target)
+    (xtr, ytr), (xte, yte) = D.digits("train"), D.digits("test")
+    assert len(ytr) == 1437 and len(yte) == 360 == math.ceil(D.DIGITS_TEST_FRACTION * 1797)  # scikit-learn rounds the test side up
+    # the two sides are the 1,797 images, each once (rows of pixels + label, as multisets)
+    rows = lambda a, b: sorted(map(tuple, np.c_[a, b].tolist()))  # noqa: E731
+    assert rows(np.r_[xtr, xte], np.r_[ytr, yte]) == rows(x, y)
+    # the engine's ImageData is the same split
+    img = D.load_digits_data()
+    assert np.array_equal(img.x_train.reshape(-1, 64).double().numpy(), xtr)
+    assert np.array_equal(img.y_test.numpy(), yte)
+    xtr[:] = -1  # callers get their own arrays
+    assert D.digits("train")[0].min() == 0.0
+    with pytest.raises(ValueError, match="unknown digits split 'val'"):
+        D.digits("val")
 
 
 def test_load_dataset_rejects_unknown_name():
@@ -240,3 +263,15 @@ def test_normalize_per_channel():
     out = D.normalize(x, (0.1, 0.2, 0.3), (0.5, 1.0, 2.0))
     assert torch.allclose(out[:, 2], (x[:, 2] - 0.3) / 2.0)
     assert math.isclose(float(out[0, 0, 0, 0]), (float(x[0, 0, 0, 0]) - 0.1) / 0.5, rel_tol=1e-6)
+
+
+def test_docstrings_name_only_functions_that_exist():
+    """A `see \\`name\\`` in a docstring of these modules points at something the module has."""
+    import importlib
+    import re
+
+    for mod in ("data", "bn_training", "train", "googlenet"):
+        m = importlib.import_module(f"widgets.{mod}")
+        src = Path(m.__file__).read_text()
+        for name in re.findall(r"see `(\w+)`", src):
+            assert hasattr(m, name), f"widgets/{mod}.py refers to `{name}`, which does not exist"

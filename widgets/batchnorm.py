@@ -94,10 +94,10 @@ def undo_parameters(cache) -> tuple[np.ndarray, np.ndarray]:
 # 2. one linear unit z = x @ w + b on real inputs, and the rescaling w -> k w
 # ---------------------------------------------------------------------------------------
 def digits_inputs() -> np.ndarray:
-    """scikit-learn's 1,797 handwritten digits (8x8, shipped inside the package), pixels / 16. (1797, 64)."""
-    from sklearn.datasets import load_digits
+    """scikit-learn's 1,797 handwritten digits, pixels / 16, (1797, 64): split "all" of widgets.data.digits (no held-out images)."""
+    from widgets.data import digits
 
-    return load_digits().data.astype(np.float64) / 16.0
+    return digits("all")[0]
 
 
 def unit_weights(n_in: int = 64, seed: int = 0) -> tuple[np.ndarray, float]:

@@ -1,8 +1,9 @@
 """What Batch Normalization buys in training: a deep sigmoid/tanh MLP on scikit-learn's digits.
 
-Plain PyTorch, no UI code. Each experiment takes `progress(fraction, text)` (called now and
-then) and `stop` (anything with `.is_set()`, checked between steps); on Stop it returns what
-it has so far with `stopped=True`.
+Plain PyTorch, no UI code. Each experiment reports and stops as the training engine does
+(widgets.progress): `callback(event)` gets "start"/"step"/"end" events with their "progress"
+(0..1) and "text", and `stop_event` is checked between steps; on Stop it returns what it has so
+far with `stopped=True`. The older pair `progress(fraction, text)`/`stop` is still accepted.
 
 Experiments (lesson 2, sections f and g):
   train_run          one run: loss curve, per-layer gradient norms and saturation, one layer's
@@ -18,6 +19,7 @@ BN layer; the loss landscape's smoothness is probed along the gradient direction
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Callable
@@ -27,44 +29,27 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
+from widgets import data as D
+from widgets.progress import Callback, Reporter, reporter
+
 CHANCE_LOSS = math.log(10.0)   # cross-entropy of a uniform guess over 10 digits: 2.303
 TRAINS_BELOW = 1.0             # a run "trains" if its final training loss is below this (and finite)
 SATURATION = {"sigmoid": 0.02, "tanh": 0.02}  # unit saturated if its derivative < this fraction of the max
-
-
-def _never() -> bool:
-    return False
-
-
-class _NoStop:
-    is_set = staticmethod(_never)
-
-
-def _no_progress(fraction: float, text: str = "") -> None:
-    pass
 
 
 # ---------------------------------------------------------------------------------------
 # data
 # ---------------------------------------------------------------------------------------
 @lru_cache(maxsize=1)
-def digits_split(seed: int = 0):
-    """scikit-learn's digits (1,797 real 8x8 images, shipped in the package; no download),
-    standardised per pixel with the training split's statistics. 1437 train / 360 test.
-    Returns float32 tensors (X_train (1437, 64), y_train, X_test (360, 64), y_test)."""
-    from sklearn.datasets import load_digits
-
-    d = load_digits()
-    X = d.data.astype(np.float32)
-    y = d.target.astype(np.int64)
-    perm = np.random.default_rng(seed).permutation(len(X))
-    n_train = int(0.8 * len(X))
-    tr, te = perm[:n_train], perm[n_train:]
-    mean = X[tr].mean(axis=0)
-    std = X[tr].std(axis=0)
+def digits_split():
+    """Split "train" (1,437) and "test" (360) of widgets.data.digits: the fixed class-stratified
+    80/20 split (seed 0) that lesson 5 trains on too, standardised per pixel with the training
+    side's statistics. Returns float32 tensors (X_train (1437, 64), y_train, X_test (360, 64), y_test)."""
+    (X, y), (Xt, yt) = D.digits("train"), D.digits("test")
+    mean, std = X.mean(axis=0), X.std(axis=0)
     std[std == 0] = 1.0                       # the always-blank corner pixels
-    X = (X - mean) / std
-    return (torch.from_numpy(X[tr]), torch.from_numpy(y[tr]), torch.from_numpy(X[te]), torch.from_numpy(y[te]))
+    as_x = lambda a: torch.from_numpy(((a - mean) / std).astype(np.float32))  # noqa: E731
+    return as_x(X), torch.from_numpy(y), as_x(Xt), torch.from_numpy(yt)
 
 
 # ---------------------------------------------------------------------------------------
@@ -121,7 +106,7 @@ class MLP(nn.Module):
         self.noise_params = [((torch.rand(w, generator=g) * 2 - 1) * n, 1 + torch.rand(w, generator=g) * 2 * n)
                              for _ in range(self.cfg.depth)]
 
-    def forward(self, x: torch.Tensor, g: torch.Generator | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.inputs, self.activations = [], []
         h = x                                                     # (B, 64)
         for i, lin in enumerate(self.linears):
@@ -209,21 +194,36 @@ def _layer_grad_norms(model: MLP) -> list[float]:
     return [float(lin.weight.grad.norm()) if lin.weight.grad is not None else 0.0 for lin in model.linears]
 
 
-def _smoothness(model: MLP, xb, yb, lr: float, g: torch.Generator) -> tuple[float, float, float]:
+@contextmanager
+def _model_kept(model: MLP):
+    """Run a probe on the model and give it back as it was: weights and BN's running buffers
+    (a train-mode forward updates running_mean/var, which the final evaluation uses)."""
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    try:
+        yield
+    finally:
+        model.load_state_dict(state)
+        model.zero_grad(set_to_none=True)
+
+
+def _smoothness(model: MLP, xb, yb, lr: float) -> tuple[float, float, float, float, float]:
     """Santurkar et al.'s probes at the current point: move along the gradient by eta in lr*STEP_MULTIPLIERS
     (same batch, same noise), and record the spread of the loss, the largest change of the gradient,
     and the effective beta-smoothness max ||grad' - grad|| / ||eta grad||. The model is restored."""
+    with _model_kept(model):
+        return _smoothness_probe(model, xb, yb, lr)
+
+
+def _smoothness_probe(model: MLP, xb, yb, lr: float) -> tuple[float, float, float, float, float]:
     params = [p for p in model.parameters()]
     saved = [p.detach().clone() for p in params]
-    state = {k: v.clone() for k, v in model.state_dict().items()}   # BN running buffers too
 
     def loss_and_grad():
         model.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(model(xb, torch.Generator().manual_seed(seed)), yb)
+        loss = F.cross_entropy(model(xb), yb)
         loss.backward()
         return float(loss.detach()), [p.grad.detach().clone() if p.grad is not None else torch.zeros_like(p) for p in params]
 
-    seed = int(torch.randint(0, 2**31 - 1, (1,), generator=g))
     loss0, grad0 = loss_and_grad()
     gnorm = math.sqrt(sum(float((gr**2).sum()) for gr in grad0))
     losses, changes, betas, rel, pred = [loss0], [], [], [], []
@@ -240,68 +240,53 @@ def _smoothness(model: MLP, xb, yb, lr: float, g: torch.Generator) -> tuple[floa
         rel.append(diff / gnorm if gnorm > 0 else 0.0)
         # first-order Taylor: L(theta - eta g) ~ L0 - eta ||g||^2; 1.0 = the gradient predicts the step exactly
         pred.append((loss0 - loss_e) / (eta * gnorm**2) if gnorm > 0 else 1.0)
-    with torch.no_grad():
-        for p, s in zip(params, saved):
-            p.copy_(s)
-    model.load_state_dict(state)
-    model.zero_grad(set_to_none=True)
     finite = [v for v in losses if math.isfinite(v)]
     loss_range = (max(finite) - min(finite)) if len(finite) == len(losses) else float("inf")
     return loss_range, max(changes), max(betas), max(rel), pred[STEP_MULTIPLIERS.index(1.0)]
 
 
-def train_run(cfg: Config, progress: Callable = _no_progress, stop=_NoStop(),
-              frac0: float = 0.0, frac1: float = 1.0, label: str = "") -> RunResult:
-    """Train one MLP with plain SGD for cfg.steps mini-batch steps; see RunResult for what is recorded."""
-    X, y, Xt, yt = digits_split()
-    torch.manual_seed(cfg.seed)
-    g = torch.Generator().manual_seed(cfg.seed + 1)
-    model = MLP(cfg)
-    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr)
-    res = RunResult(config=cfg)
-    probe = X[:256]                                      # a fixed probe batch for the distribution records
-    n = X.shape[0]
-    layer = min(max(cfg.probe_layer, 1), cfg.depth) - 1
-    for step in range(cfg.steps):
-        if stop.is_set():
-            res.stopped = True
-            break
-        idx = torch.randint(0, n, (cfg.batch_size,), generator=g)
-        xb, yb = X[idx], y[idx]
-        model.resample_noise(g)
-        if cfg.smoothness and step % cfg.record_every == 0:
-            lr_, gc, beta, rel, pred = _smoothness(model, xb, yb, cfg.lr, g)
-            res.grad_change_rel.append(rel)
-            res.taylor_ratio.append(pred)
-            res.smooth_steps.append(step)
-            res.loss_range.append(lr_)
-            res.grad_change.append(gc)
-            res.beta_smooth.append(beta)
-        if step % cfg.record_every == 0:
-            with torch.no_grad():
-                model(probe, g)                          # train mode: what the layer sees while training
-                h = model.inputs[layer].flatten()
-                q = torch.quantile(h, torch.tensor([0.05, 0.25, 0.5, 0.75, 0.95]))
-            res.record_steps.append(step)
-            res.probe_quantiles.append([float(v) for v in q])
-            res.probe_mean.append(float(h.mean()))
-            res.probe_std.append(float(h.std()))
-        opt.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(model(xb, g), yb)
-        if not torch.isfinite(loss):
-            res.diverged = True
-            res.loss.append(float("nan"))
-            break
-        loss.backward()
-        if step == 0:
-            res.grad_norm_init = _layer_grad_norms(model)
-            res.saturation_init = [saturated_fraction(a.detach(), cfg.activation) for a in model.activations]
-        res.grad_norm_final = _layer_grad_norms(model)
-        res.saturation_final = [saturated_fraction(a.detach(), cfg.activation) for a in model.activations]
-        opt.step()
-        res.loss.append(float(loss.detach()))
-        if step % 25 == 0 or step == cfg.steps - 1:
-            progress(frac0 + (frac1 - frac0) * (step + 1) / cfg.steps, f"{label}step {step + 1}/{cfg.steps}")
+def _record_smoothness(res: RunResult, model: MLP, xb, yb, step: int) -> None:
+    lr_, gc, beta, rel, pred = _smoothness(model, xb, yb, res.config.lr)
+    res.smooth_steps.append(step)
+    res.loss_range.append(lr_)
+    res.grad_change.append(gc)
+    res.beta_smooth.append(beta)
+    res.grad_change_rel.append(rel)
+    res.taylor_ratio.append(pred)
+
+
+def _record_probe(res: RunResult, model: MLP, probe: torch.Tensor, layer: int, step: int) -> None:
+    """The probe layer's input distribution on the fixed probe batch, in train mode (what the layer
+    sees while training); the model, BN's running statistics included, is left as it was."""
+    with _model_kept(model), torch.no_grad():
+        model(probe)
+        h = model.inputs[layer].flatten()
+        q = torch.quantile(h, torch.tensor([0.05, 0.25, 0.5, 0.75, 0.95]))
+    res.record_steps.append(step)
+    res.probe_quantiles.append([float(v) for v in q])
+    res.probe_mean.append(float(h.mean()))
+    res.probe_std.append(float(h.std()))
+
+
+def _sgd_step(res: RunResult, model: MLP, opt: torch.optim.Optimizer, xb, yb, step: int) -> bool:
+    """One plain SGD step, with the gradient and saturation records; False if the loss is not finite."""
+    opt.zero_grad(set_to_none=True)
+    loss = F.cross_entropy(model(xb), yb)
+    if not torch.isfinite(loss):
+        res.diverged = True
+        res.loss.append(float("nan"))
+        return False
+    loss.backward()
+    saturation = [saturated_fraction(a.detach(), res.config.activation) for a in model.activations]
+    if step == 0:
+        res.grad_norm_init, res.saturation_init = _layer_grad_norms(model), saturation
+    res.grad_norm_final, res.saturation_final = _layer_grad_norms(model), saturation
+    opt.step()
+    res.loss.append(float(loss.detach()))
+    return True
+
+
+def _evaluate(res: RunResult, model: MLP, X, y, Xt, yt) -> None:
     model.eval()                                         # inference: BN uses its running statistics
     model.noise_params = None
     with torch.no_grad():
@@ -311,23 +296,62 @@ def train_run(cfg: Config, progress: Callable = _no_progress, stop=_NoStop(),
     res.test_accuracy = float(acc) if not res.diverged else float("nan")
     if res.diverged or not math.isfinite(res.final_train_loss):
         res.diverged = True
+
+
+def _run(cfg: Config, hooks: Reporter) -> RunResult:
+    X, y, Xt, yt = digits_split()
+    torch.manual_seed(cfg.seed)
+    g = torch.Generator().manual_seed(cfg.seed + 1)
+    model = MLP(cfg)
+    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr)
+    res = RunResult(config=cfg)
+    probe = X[:256]                                      # a fixed probe batch for the distribution records
+    layer = min(max(cfg.probe_layer, 1), cfg.depth) - 1
+    hooks.emit("start", 0.0, steps=cfg.steps, text=f"step 0/{cfg.steps}")
+    for step in range(cfg.steps):
+        if hooks.stop_requested:
+            res.stopped = True
+            break
+        idx = torch.randint(0, X.shape[0], (cfg.batch_size,), generator=g)
+        xb, yb = X[idx], y[idx]
+        model.resample_noise(g)
+        if step % cfg.record_every == 0:
+            if cfg.smoothness:
+                _record_smoothness(res, model, xb, yb, step)
+            _record_probe(res, model, probe, layer, step)
+        if not _sgd_step(res, model, opt, xb, yb, step):
+            break
+        if step % 25 == 0 or step == cfg.steps - 1:
+            hooks.emit("step", (step + 1) / cfg.steps, step=step + 1, loss=res.loss[-1],
+                       text=f"step {step + 1}/{cfg.steps}")
+    _evaluate(res, model, X, y, Xt, yt)
+    hooks.emit("end", len(res.loss) / max(1, cfg.steps), step=len(res.loss), stopped=res.stopped,
+               diverged=res.diverged, text=f"step {len(res.loss)}/{cfg.steps}")
     return res
+
+
+def train_run(cfg: Config, progress: Callable | None = None, stop=None, *, callback: Callback | None = None,
+              stop_event=None) -> RunResult:
+    """Train one MLP with plain SGD for cfg.steps mini-batch steps; see RunResult for what is recorded.
+    Reports through `callback(event)` and checks `stop_event` (see widgets.progress)."""
+    return _run(cfg, reporter(callback, stop_event, progress=progress, stop=stop))
 
 
 VARIANTS = {"plain": dict(bn=False, noise=0.0), "BN": dict(bn=True, noise=0.0), "BN + noise": dict(bn=True)}
 
 
-def compare(cfg: Config, noise: float = 1.0, progress: Callable = _no_progress, stop=_NoStop(),
-            variants=("plain", "BN", "BN + noise")) -> dict[str, RunResult]:
+def compare(cfg: Config, noise: float = 1.0, progress: Callable | None = None, stop=None,
+            variants=("plain", "BN", "BN + noise"), *, callback: Callback | None = None,
+            stop_event=None) -> dict[str, RunResult]:
     """The same run (same seed, same batches) without BN, with BN, and with BN + Santurkar noise."""
+    hooks = reporter(callback, stop_event, progress=progress, stop=stop)
     out = {}
     for i, name in enumerate(variants):
-        if stop.is_set():
+        if hooks.stop_requested:
             break
         kw = dict(VARIANTS[name])
         kw.setdefault("noise", noise)
-        out[name] = train_run(replace(cfg, **kw), progress, stop, i / len(variants), (i + 1) / len(variants),
-                              f"{name}: ")
+        out[name] = _run(replace(cfg, **kw), hooks.part(i, len(variants), f"{name}: "))
     return out
 
 
@@ -344,18 +368,17 @@ class SweepResult:
         return max(ok) if ok else float("nan")
 
 
-def _sweep(cfg: Config, key: str, values, progress, stop) -> SweepResult:
+def _sweep(cfg: Config, key: str, values, hooks: Reporter) -> SweepResult:
     res = SweepResult(values=[], final_loss={"plain": [], "BN": []}, trains={"plain": [], "BN": []})
     total = 2 * len(values)
     for i, v in enumerate(values):
-        if stop.is_set():
+        if hooks.stop_requested:
             res.stopped = True
             break
         row = {}
         for j, (name, bn) in enumerate((("plain", False), ("BN", True))):
-            r = train_run(replace(cfg, bn=bn, noise=0.0, smoothness=False, record_every=10**9, **{key: float(v)}), progress, stop,
-                          (2 * i + j) / total, (2 * i + j + 1) / total, f"{key} {v:g}, {name}: ")
-            row[name] = r
+            run_cfg = replace(cfg, bn=bn, noise=0.0, smoothness=False, record_every=10**9, **{key: float(v)})
+            row[name] = _run(run_cfg, hooks.part(2 * i + j, total, f"{key} {v:g}, {name}: "))
         if any(r.stopped for r in row.values()):
             res.stopped = True
             break
@@ -366,11 +389,13 @@ def _sweep(cfg: Config, key: str, values, progress, stop) -> SweepResult:
     return res
 
 
-def lr_sweep(cfg: Config, lrs, progress: Callable = _no_progress, stop=_NoStop()) -> SweepResult:
+def lr_sweep(cfg: Config, lrs, progress: Callable | None = None, stop=None, *, callback: Callback | None = None,
+             stop_event=None) -> SweepResult:
     """Final training loss for each learning rate, with and without BN (same seed)."""
-    return _sweep(cfg, "lr", lrs, progress, stop)
+    return _sweep(cfg, "lr", lrs, reporter(callback, stop_event, progress=progress, stop=stop))
 
 
-def init_scale_sweep(cfg: Config, scales, progress: Callable = _no_progress, stop=_NoStop()) -> SweepResult:
+def init_scale_sweep(cfg: Config, scales, progress: Callable | None = None, stop=None, *,
+                     callback: Callback | None = None, stop_event=None) -> SweepResult:
     """Final training loss for each initial-weight scale, with and without BN (same seed)."""
-    return _sweep(cfg, "init_scale", scales, progress, stop)
+    return _sweep(cfg, "init_scale", scales, reporter(callback, stop_event, progress=progress, stop=stop))

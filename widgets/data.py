@@ -3,8 +3,10 @@ augmentation that runs on whatever device the batch lives on.
 
 No ipywidgets or plotly here (the views import this module, never the reverse).
 
-* `load_digits_data()` - scikit-learn's 1,797 real 8x8 handwritten digits (shipped inside
-  scikit-learn, so no network), split 80/20 with a fixed, class-stratified split.
+* `digits(split)` - the one digits loader: scikit-learn's 1,797 real 8x8 handwritten digits
+  (shipped inside scikit-learn, so no network), "all" of them or one side of the fixed,
+  class-stratified 80/20 split (`DIGITS_SEED`, `DIGITS_TEST_FRACTION`) that every lesson uses.
+* `load_digits_data()` - that split as an `ImageData` for the training engine.
 * `load_cifar10(data_dir, download=...)` - CIFAR-10's *binary* version: every record is
   1 label byte + 3,072 pixel bytes (1,024 red, 1,024 green, 1,024 blue, row-major 32x32).
   Plain bytes, no pickle. The archive's md5 is checked before a byte of it is used.
@@ -24,6 +26,7 @@ import tarfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -59,7 +62,7 @@ class ImageData:
     """A labelled image set, images at their native resolution.
 
     Images are uint8 (0-255) or float32 (0-1) with shape (N, C, H, W); labels int64 (N,).
-    They are resized to the model's input size on the device (see `to_model_input`).
+    They are resized to the model's input size on the device by `resize` or `random_resized_crop`.
     """
 
     name: str
@@ -90,26 +93,49 @@ class ImageData:
                          self.x_test.to(device), self.y_test.to(device), self.mean, self.std, self.source)
 
 
-def load_digits_data(test_fraction: float = 0.2, seed: int = 0) -> ImageData:
-    """scikit-learn's digits: 1,797 real 8x8 grey images with values 0..16, 10 classes.
+DIGITS_SPLITS = ("all", "train", "test")
+DIGITS_SEED = 0               # random_state of the split: every page and test sees the same images
+DIGITS_TEST_FRACTION = 0.2    # 360 of the 1,797 images are held out for testing
 
-    The split is stratified by class with a fixed seed, so every run and every test sees the
-    same 1,437 training and 360 test images.
-    """
+
+@lru_cache(maxsize=1)
+def _digits_split_indices() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
     d = load_digits()
-    x = (d.images.astype(np.float32) / 16.0)[:, None]  # (1797, 1, 8, 8) in [0, 1]
     y = d.target.astype(np.int64)
-    idx_train, idx_test = train_test_split(np.arange(len(y)), test_size=test_fraction,
-                                           random_state=seed, stratify=y)
-    x_train = torch.from_numpy(x[idx_train])
+    idx_train, idx_test = train_test_split(np.arange(len(y)), test_size=DIGITS_TEST_FRACTION,
+                                           random_state=DIGITS_SEED, stratify=y)
+    return d.data.astype(np.float64) / 16.0, y, idx_train, idx_test
+
+
+def digits(split: str = "all") -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's digits: 1,797 real 8x8 grey images, 10 classes, as (x, y) with x float64
+    (N, 64) = pixels / 16 in [0, 1] (row-major 8x8) and y int64 (N,). Fresh arrays on every call.
+
+    split: "all" (1,797, in scikit-learn's order), "train" (1,437) or "test" (360). The split is
+    stratified by class, 20% for testing, seed 0 (scikit-learn's `train_test_split(test_size=0.2,
+    random_state=0, stratify=y)`), so every page, run and test sees the same images.
+    """
+    if split not in DIGITS_SPLITS:
+        raise ValueError(f"unknown digits split {split!r}: choose one of {', '.join(DIGITS_SPLITS)}")
+    x, y, idx_train, idx_test = _digits_split_indices()
+    idx = {"all": np.arange(len(y)), "train": idx_train, "test": idx_test}[split]
+    return x[idx].copy(), y[idx].copy()
+
+
+def load_digits_data() -> ImageData:
+    """The digits for the training engine (lesson 5): the "train" (1,437) and "test" (360) sides of
+    `digits`' fixed stratified split, as (N, 1, 8, 8) float32 images in [0, 1]."""
+    (x_tr, y_tr), (x_te, y_te) = digits("train"), digits("test")
+    as_images = lambda x: torch.from_numpy(x.astype(np.float32).reshape(-1, 1, 8, 8))  # noqa: E731
+    x_train = as_images(x_tr)
     mean, std = float(x_train.mean()), float(x_train.std())
     return ImageData(
         name="digits", classes=[str(i) for i in range(10)],
-        x_train=x_train, y_train=torch.from_numpy(y[idx_train]),
-        x_test=torch.from_numpy(x[idx_test]), y_test=torch.from_numpy(y[idx_test]),
+        x_train=x_train, y_train=torch.from_numpy(y_tr),
+        x_test=as_images(x_te), y_test=torch.from_numpy(y_te),
         mean=(mean,), std=(std,),
         source="scikit-learn digits (UCI optical digits), 8x8 grey, 1,437 train / 360 test",
     )
