@@ -1,5 +1,5 @@
 # Two commands do all set-up on a fresh machine:
-#   make serve   create .venv, install, serve every dashboard with Voila on 127.0.0.1:8866
+#   make serve   create .venv, install, serve the course with Voila on http://127.0.0.1:8866/
 #   make test    the same set-up plus Debian's chromium, then the whole test suite
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -8,8 +8,12 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8866
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Voila's settings (voila.py) and the kernel settings (jupyter_server_config.py) for every server
+# that shows the course; binder/start sets the same.
+COURSE_ENV := JUPYTER_CONFIG_PATH=$(CURDIR)/etc/jupyter
+BRANCH ?= main
 
-.PHONY: install serve lab test test-fast chromium strip screenshot bench clean
+.PHONY: install serve lab notebook binder-url test test-fast chromium strip screenshot bench clean
 
 # Re-installs only when pyproject.toml changes (a second run takes seconds).
 $(STAMP): pyproject.toml
@@ -26,11 +30,20 @@ chromium:
 	@chromium --version
 
 serve: install
-	@echo "Dashboards: http://127.0.0.1:$(PORT)/voila/render/00_index.ipynb   (Ctrl-C stops)"
-	$(VENV)/bin/voila notebooks --port=$(PORT) --no-browser
+	@echo "The course: http://127.0.0.1:$(PORT)/   (every file: /voila/tree; Ctrl-C stops)"
+	$(COURSE_ENV) $(VENV)/bin/voila notebooks --port=$(PORT) --no-browser
 
 lab: install
 	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --no-browser notebooks
+
+notebook: install
+	$(VENV)/bin/jupyter notebook --ip=127.0.0.1 --no-browser notebooks
+
+# The Binder badge for a repository on GitHub: make binder-url REPO=owner/name [BRANCH=main]
+binder-url:
+	@[[ "$(REPO)" =~ ^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$$ ]] || { echo "usage: make binder-url REPO=owner/name [BRANCH=main]"; exit 2; }
+	@echo "https://mybinder.org/v2/gh/$(REPO)/$(BRANCH)?urlpath=voila%2Frender%2Fnotebooks%2F00_index.ipynb"
+	@echo "[![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/$(REPO)/$(BRANCH)?urlpath=voila%2Frender%2Fnotebooks%2F00_index.ipynb)"
 
 test: install chromium
 	$(PY) -m pytest

@@ -15,15 +15,11 @@ import os
 import platform
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
-
-from conftest import CHROMIUM_ARGS, free_port, start_voila, stop, wait_http  # noqa: E402
+from widgets.devtools.serving import CHROMIUM_ARGS, REPO, free_port, start_voila, stop, wait_http
 
 DASHBOARDS = ["00_index", "01_feature_scaling", "02_batch_norm", "03_bottleneck", "04_inception", "05_live_training"]
 BARE = "bare_ipywidgets"

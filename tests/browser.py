@@ -5,50 +5,12 @@ are in conftest.py; these functions act on a Playwright `Page`.
 """
 from __future__ import annotations
 
-import re
 import time
 
-# Text that must never be on a dashboard: a traceback or Voila's error banner.
-ERROR_PATTERNS = re.compile(
-    r"Traceback \(most recent call last\)|There was an error when executing cell|"
-    r"Error executing notebook|Kernel error|ModuleNotFoundError|NameError|Error displaying widget"
+# Opening, closing and checking a page are shared with benchmarks/ and tools/.
+from widgets.devtools.serving import (  # noqa: F401
+    ERROR_PATTERNS, assert_no_error, body_text, close, open_dashboard,
 )
-
-
-def open_dashboard(browser, base_url: str, notebook: str, ready: str = ".js-plotly-plot",
-                   count: int = 1, timeout_ms: int = 180_000):
-    """Open `notebook` through Voila, wait until `count` elements match `ready`, return the page."""
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.set_default_timeout(30_000)
-    page.goto(f"{base_url}/voila/render/{notebook}", timeout=timeout_ms, wait_until="commit")
-    deadline = time.monotonic() + timeout_ms / 1000
-    while time.monotonic() < deadline:
-        if page.locator(ready).count() >= count:
-            break
-        body = page.locator("body").inner_text(timeout=timeout_ms)
-        assert not ERROR_PATTERNS.search(body), f"{notebook} shows an error while loading:\n{body[-2000:]}"
-        page.wait_for_timeout(250)
-    else:
-        raise AssertionError(f"{notebook}: {count}× '{ready}' not rendered in {timeout_ms / 1000:.0f} s")
-    page.wait_for_timeout(500)  # let the last widgets settle
-    return page
-
-
-def close(page) -> None:
-    """Close so Voila is told (its kernel is then culled)."""
-    page.close(run_before_unload=True)
-
-
-def body_text(page) -> str:
-    return page.locator("body").inner_text()
-
-
-def assert_no_error(page) -> None:
-    text = body_text(page)
-    m = ERROR_PATTERNS.search(text)
-    assert m is None, f"error on page: {m.group(0)!r}\n{text[max(0, m.start() - 500): m.end() + 500]}"
-    stderr = page.locator('[data-mime-type="application/vnd.jupyter.stderr"]')
-    assert stderr.count() == 0, f"stderr output on page: {stderr.first.inner_text()[:1000]}"
 
 
 def plot_signature(page, scope: str = "body") -> str:

@@ -6,67 +6,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-NOTEBOOKS = REPO / "notebooks"
+# The serving harness lives in the package so that benchmarks/ and tools/ share it; these names
+# stay importable from conftest for the tests that use them.
+from widgets.devtools.serving import (  # noqa: F401
+    CHROMIUM_ARGS, NOTEBOOKS, REPO, free_port, start_voila, stop, wait_http,
+)
+
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url: str, timeout_s: float, proc: subprocess.Popen | None = None) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except Exception:
-            time.sleep(0.3)
-    raise RuntimeError(f"{url} did not answer in {timeout_s} s")
-
-
-def start_voila(port: int, log_path: Path, extra: list[str] | None = None, preheat: bool = False,
-                folder: Path = NOTEBOOKS) -> subprocess.Popen:
-    """Start Voila over notebooks/ with the repo's settings (voila.py) on a loopback port.
-
-    Pre-heating is off unless asked for: it runs every notebook in advance, which the
-    browser tests (one page at a time, on 2 cores) do not need.
-    """
-    cmd = [
-        # the console script, not `python -m voila`: the repo's voila.py (config) would shadow the package
-        str(Path(sys.executable).parent / "voila"), str(folder), "--no-browser", f"--port={port}",
-        "--Voila.ip=127.0.0.1", *(extra or []),
-    ]
-    env = dict(os.environ, PYTHONUNBUFFERED="1", LESSONS_PREHEAT="1" if preheat else "0")
-    log = open(log_path, "w")
-    return subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=env)
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 @pytest.fixture(scope="session")

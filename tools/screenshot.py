@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
-
-from browser import assert_no_error, close, open_dashboard  # noqa: E402
-from conftest import CHROMIUM_ARGS, free_port, start_voila, stop, wait_http  # noqa: E402
+from widgets.devtools.serving import (
+    CHROMIUM_ARGS, assert_no_error, close, free_port, open_dashboard, start_voila, stop, wait_http,
+)
 
 
 def main() -> None:

@@ -1,0 +1,22 @@
+# Kernel settings for every server that shows the lessons to learners: Voilà (`make serve`, through
+# voila.py, which loads this file) and a Jupyter Server with the voila extension (Binder's
+# /voila/render route, a JupyterHub user's server). Read when JUPYTER_CONFIG_PATH names this folder:
+# the Makefile, binder/start and the JupyterHub snippet in the README set it. `make lab` and
+# `make notebook` do not, so the notebooks there run as usual.
+import os
+
+# A closed tab leaves its kernel running (~140 MB with torch and plotly; Voilà's shutdown call is
+# refused without an XSRF token): cull kernels idle for 5 minutes, checked every minute.
+# LESSONS_CULL_IDLE_S shortens it for the tests that watch kernels go.
+_idle_s = int(os.environ.get("LESSONS_CULL_IDLE_S", "300"))
+c.MappingKernelManager.cull_idle_timeout = _idle_s  # noqa: F821 (c is the config object Jupyter passes in)
+c.MappingKernelManager.cull_interval = max(1, min(60, _idle_s // 3))  # noqa: F821
+c.MappingKernelManager.cull_connected = False  # noqa: F821
+
+# The browser may only talk to a kernel through widgets: the list standalone Voilà uses. An
+# execute_request sent over the websocket is dropped, so a page cannot be made to run code. On a
+# Jupyter Server this holds for every kernel: JupyterLab opened there cannot run cells (that server
+# is for the dashboards; the notebooks are run with `make lab`).
+c.MappingKernelManager.allowed_message_types = [  # noqa: F821
+    "comm_open", "comm_close", "comm_msg", "comm_info_request", "kernel_info_request", "shutdown_request",
+]
