@@ -51,8 +51,9 @@ def test_explorer_bad_input_keeps_last_good(views):
 
 def test_every_figure_built_once_with_its_traces(views):
     t = views.Table1View()
-    assert len(t.fig.data) == 2 and len(t.fig.data[1].y) == 12
-    assert t.fig.layout.height == 360
+    fig = t.figures["bars"]
+    assert len(fig.data) == 2 and len(t.tr("bars", "measured").y) == 12
+    assert fig.layout.height == 360
 
 
 # ----------------------------------------------------------------------------- in the browser
