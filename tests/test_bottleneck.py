@@ -1,4 +1,5 @@
-"""Lesson 3 maths against independent references: hand counts, a naive convolution loop,
+"""Lesson 3 maths (widgets.bottleneck, widgets.conv1x1, widgets.bottleneck_tradeoff) against independent
+references: hand counts, a naive convolution loop,
 PyTorch's FlopCounterMode, torch's own Conv2d/Linear, and the Eckart–Young closed form
 checked on sampled data."""
 from __future__ import annotations
@@ -14,6 +15,8 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from widgets import bottleneck as B
+from widgets import bottleneck_tradeoff as T
+from widgets import conv1x1 as C
 
 torch.set_num_threads(1)
 
@@ -181,8 +184,8 @@ def test_time_paths_small_shape():
 
 # --------------------------------------------------------------------------- the 1×1 convolution
 def test_single_channel_is_multiplication():
-    img = B.demo_image(6)
-    out = B.conv1x1_single_channel(img, 2.0)
+    img = C.demo_image(6)
+    out = C.conv1x1_single_channel(img, 2.0)
     conv = nn.Conv2d(1, 1, 1, bias=False)
     with torch.no_grad():
         conv.weight.fill_(2.0)
@@ -193,14 +196,14 @@ def test_single_channel_is_multiplication():
 
 
 def test_conv1x1_matches_torch_conv_with_relu():
-    vol = B.demo_volume(6, 6, 8)
-    filt = B.demo_filters(8, 16)[:5]
+    vol = C.demo_volume(6, 6, 8)
+    filt = C.demo_filters(8, 16)[:5]
     conv = nn.Conv2d(8, 5, 1, bias=False, dtype=torch.float64)
     with torch.no_grad():
         conv.weight.copy_(torch.as_tensor(filt)[:, :, None, None])
         ref = torch.relu(conv(torch.as_tensor(vol).permute(2, 0, 1)[None]))[0].permute(1, 2, 0).numpy()
-    np.testing.assert_allclose(B.conv1x1(vol, filt), ref, atol=1e-12)
-    assert B.conv1x1(vol, filt).shape == (6, 6, 5)
+    np.testing.assert_allclose(C.conv1x1(vol, filt), ref, atol=1e-12)
+    assert C.conv1x1(vol, filt).shape == (6, 6, 5)
 
 
 def test_conv1x1_equals_linear_per_pixel():
@@ -216,39 +219,39 @@ def test_conv1x1_equals_linear_per_pixel():
     by_lin = lin(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)             # Linear over the channel axis
     torch.testing.assert_close(by_conv, by_lin)
     # and the page's helper agrees to rounding, per filter and over all of them
-    per = B.conv1x1_vs_linear_per_filter(B.demo_volume(), B.demo_filters())
+    per = C.conv1x1_vs_linear_per_filter(C.demo_volume(), C.demo_filters())
     assert per.shape == (16,) and per.max() < 1e-12
-    assert B.conv1x1_vs_linear(B.demo_volume(), B.demo_filters()[:4]) < 1e-12
+    assert C.conv1x1_vs_linear(C.demo_volume(), C.demo_filters()[:4]) < 1e-12
 
 
 def test_pixel_dot_spells_out_one_output():
-    vol, filt = B.demo_volume(), B.demo_filters()[:4]
-    out = B.conv1x1(vol, filt)
+    vol, filt = C.demo_volume(), C.demo_filters()[:4]
+    out = C.conv1x1(vol, filt)
     for r, c, f in [(1, 0, 0), (2, 3, 0), (5, 5, 3)]:
-        d = B.pixel_dot(vol, filt, r, c, f)
+        d = C.pixel_dot(vol, filt, r, c, f)
         assert d.out == pytest.approx(out[r, c, f])
         assert d.z == pytest.approx(float(vol[r, c] @ filt[f]))
         assert d.formula().endswith(f"= {d.out:.2f}")
     # the default pixel on the page shows a positive (not clipped) output
-    assert B.pixel_dot(vol, filt, 1, 0, 0).z > 0
+    assert C.pixel_dot(vol, filt, 1, 0, 0).z > 0
 
 
 def test_channel_change():
-    assert B.channel_change(8, 4) == "compression"
-    assert B.channel_change(8, 12) == "expansion"
-    assert B.channel_change(8, 8) == "same width"
+    assert C.channel_change(8, 4) == "compression"
+    assert C.channel_change(8, 12) == "expansion"
+    assert C.channel_change(8, 8) == "same width"
 
 
 def test_demo_filters_are_stable_prefixes():
-    a, b = B.demo_filters(8, 16), B.demo_filters(8, 16)
+    a, b = C.demo_filters(8, 16), C.demo_filters(8, 16)
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(a, np.round(a, 1))
 
 
 # --------------------------------------------------------------------------- the catch
 def _student_from_closed_form(setup, r):
-    u, v = B.best_bottleneck_weights(setup, r)
-    m = B.bottleneck_module(setup.ch_in, r, setup.ch_out, setup.k)
+    u, v = T.best_bottleneck_weights(setup, r)
+    m = T.bottleneck_module(setup.ch_in, r, setup.ch_out, setup.k)
     with torch.no_grad():
         m[0].weight.copy_(torch.as_tensor(u, dtype=torch.float32)[:, :, None, None])
         m[1].weight.copy_(torch.as_tensor(v, dtype=torch.float32))
@@ -259,32 +262,32 @@ def _student_from_closed_form(setup, r):
 def test_closed_form_error_matches_sampled_data(latent, r):
     """The Eckart–Young figure equals the error the SVD-built bottleneck really makes on data
     (real torch convolutions with zero padding, many sampled images)."""
-    setup = B.TradeoffSetup(latent=latent)
-    student, teacher = _student_from_closed_form(setup, r), B.teacher_module(setup)
+    setup = T.TradeoffSetup(latent=latent)
+    student, teacher = _student_from_closed_form(setup, r), T.teacher_module(setup)
     x = setup.sample(2000, torch.Generator().manual_seed(7))
     with torch.no_grad():
-        err = B.relative_error(teacher(x), student(x))
-    best = B.best_relative_error(setup, r)
+        err = T.relative_error(teacher(x), student(x))
+    best = T.best_relative_error(setup, r)
     assert err == pytest.approx(best, rel=0.05, abs=2e-4)
 
 
 def test_no_random_bottleneck_beats_the_closed_form():
-    setup = B.TradeoffSetup(latent=6)
-    teacher = B.teacher_module(setup)
+    setup = T.TradeoffSetup(latent=6)
+    teacher = T.teacher_module(setup)
     x = setup.sample(500, torch.Generator().manual_seed(3))
     torch.manual_seed(0)
     for r in (2, 4):
-        best = B.best_relative_error(setup, r)
+        best = T.best_relative_error(setup, r)
         for _ in range(3):
-            m = B.bottleneck_module(setup.ch_in, r, setup.ch_out, setup.k)
+            m = T.bottleneck_module(setup.ch_in, r, setup.ch_out, setup.k)
             with torch.no_grad():
-                err = B.relative_error(teacher(x), m(x))
+                err = T.relative_error(teacher(x), m(x))
             assert err > best
 
 
 def test_closed_form_shape_of_the_tradeoff():
-    setup = B.TradeoffSetup(latent=6)
-    errs = [B.best_relative_error(setup, r) for r in range(1, setup.ch_in + 1)]
+    setup = T.TradeoffSetup(latent=6)
+    errs = [T.best_relative_error(setup, r) for r in range(1, setup.ch_in + 1)]
     assert all(a >= b - 1e-12 for a, b in zip(errs, errs[1:]))       # wider never hurts
     assert errs[-1] == pytest.approx(0.0, abs=1e-12)                 # full width loses nothing
     assert errs[3] > 0.1                                             # ch_red 4 < 6 signals: a lot lost
@@ -292,22 +295,81 @@ def test_closed_form_shape_of_the_tradeoff():
 
 
 def test_training_reaches_the_closed_form():
-    setup = B.TradeoffSetup(latent=6)
+    setup = T.TradeoffSetup(latent=6)
     for r in (3, 8):
-        trained = B.train_bottleneck(setup, r, steps=200)
-        best = B.best_relative_error(setup, r)
+        trained = T.train_bottleneck(setup, r, steps=200)
+        best = T.best_relative_error(setup, r)
         assert trained >= best - 0.02          # cannot beat the optimum (up to sampling noise)
         assert trained <= best + 0.02          # and a few hundred steps get close to it
 
 
 def test_tradeoff_cost_share_and_widths():
-    setup = B.TradeoffSetup()
-    assert B.tradeoff_ch_reds(32) == [1, 2, 3, 4, 6, 8, 12, 16, 24, 32]
+    setup = T.TradeoffSetup()
+    assert T.tradeoff_ch_reds(32) == [1, 2, 3, 4, 6, 8, 12, 16, 24, 32]
     s = B.ConvShape(8, 8, 32, 3, 16, 4)
-    assert B.tradeoff_cost_share(setup, 4) == pytest.approx(1 / B.cost_ratio(s))
-    assert B.tradeoff_cost_share(setup, 4) == pytest.approx((32 * 4 + 16 * 9 * 4) / (16 * 9 * 32))
+    assert T.tradeoff_cost_share(setup, 4) == pytest.approx(1 / B.cost_ratio(s))
+    assert T.tradeoff_cost_share(setup, 4) == pytest.approx((32 * 4 + 16 * 9 * 4) / (16 * 9 * 32))
 
 
 def test_offset_counts():
-    np.testing.assert_array_equal(B.offset_counts(4, 3), np.outer([3, 4, 3], [3, 4, 3]))
-    assert B.offset_counts(8, 1).item() == 64
+    np.testing.assert_array_equal(T.offset_counts(4, 3), np.outer([3, 4, 3], [3, 4, 3]))
+    assert T.offset_counts(8, 1).item() == 64
+
+
+# --------------------------------------------------------------------------- what the pages say (verdicts)
+def test_cost_verdict_follows_the_ratio():
+    assert B.cost_verdict(B.ConvShape.notes()) == ("fewer", pytest.approx(120_422_400 / 12_443_648))
+    wide = B.ConvShape(**{**B.NOTES_SHAPE, "ch_red": 192})
+    assert B.cost_verdict(wide) == ("more", pytest.approx(B.bottleneck_cost(wide).macs / B.direct_cost(wide).macs))
+    # ch_red·(C_in + C_out·k²) = C_out·k²·C_in: 1·(2 + 2·1) = 2·1·2
+    assert B.cost_verdict(B.ConvShape(3, 3, 2, 1, 2, 1)) == ("same", 1.0)
+
+
+def test_clock_falls_short_exactly_when_the_bottleneck_runs_slower_per_multiplication():
+    s = B.ConvShape.notes()
+    for t_direct, t_bott in [(2.0, 0.4), (2.0, 0.1), (1.0, 1.0 / B.cost_ratio(s))]:
+        r = B.PathTiming(s, "cpu", 1, B.Timing([t_direct]), B.Timing([t_bott]))
+        assert r.falls_short == (r.throughput("bottleneck") < r.throughput("direct") * (1 - 1e-12))
+
+
+def test_recorded_timing_reads_the_benchmark_report(tmp_path):
+    rec = B.recorded_timing()
+    assert rec is not None, "benchmarks/results/bottleneck_timing_cpu.json is part of the repository"
+    assert rec.shape == B.ConvShape.notes() and rec.runs
+    for run in rec.runs:
+        assert run.macs_ratio == pytest.approx(B.cost_ratio(rec.shape), abs=5e-4)
+    assert rec.short == sum(r.speedup < r.macs_ratio for r in rec.runs)
+    assert B.recorded_timing(tmp_path / "missing.json") is None
+    (tmp_path / "bad.json").write_text("{not json")
+    assert B.recorded_timing(tmp_path / "bad.json") is None
+
+
+def test_conv1x1_check_by_width_runs_the_real_layers_and_stays_within_rounding():
+    vol, filt = C.demo_volume(), C.demo_filters()
+    by_width = C.conv1x1_vs_linear_by_width(vol, filt)
+    assert by_width.shape == (16,)
+    assert by_width[3] == C.conv1x1_vs_linear(vol, filt[:4])
+    for n in range(1, 17):
+        bound = C.rounding_bound(vol, filt[:n])
+        assert by_width[n - 1] <= bound
+        assert C.agreement(by_width[n - 1], bound) in ("identical", "rounding")
+    # the bound by hand for one output: 2·γ_8·Σ|x·w| with γ_8 = 8u / (1 − 8u)
+    x, w = vol[:1, :1], filt[:1]
+    gamma = 8 * 2.0**-53 / (1 - 8 * 2.0**-53)
+    assert C.rounding_bound(x, w) == pytest.approx(2 * gamma * float(np.abs(x[0, 0]) @ np.abs(w[0])))
+    assert C.agreement(0.0, 1e-14) == "identical" and C.agreement(3e-14, 1e-14) == "differ"
+
+
+def test_tradeoff_knee_gap_and_breakeven():
+    widths = T.tradeoff_ch_reds(32)
+    assert T.knee_widths(T.TradeoffSetup(latent=6), widths) == (4, 6)
+    assert T.knee_widths(T.TradeoffSetup(latent=7), widths) == (6, 8)
+    assert T.knee_widths(T.TradeoffSetup(latent=1), widths) == (None, 1)
+    assert T.knee_widths(T.TradeoffSetup(latent=32), widths[:-1]) == (24, None)
+    setup = T.TradeoffSetup()
+    best = {r: T.best_relative_error(setup, r) for r in (2, 8)}
+    assert T.largest_gap(setup, {2: best[2] + 0.01, 8: best[8] + 0.03}) == pytest.approx(0.03)
+    assert T.largest_gap(setup, {}) == 0.0
+    be = T.breakeven_width(setup)
+    assert be == pytest.approx(32 * 16 * 9 / (32 + 16 * 9))
+    assert T.tradeoff_cost_share(setup, int(be)) < 1 < T.tradeoff_cost_share(setup, int(be) + 1)

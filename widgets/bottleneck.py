@@ -1,14 +1,17 @@
-"""Lesson 3 maths: 1×1 convolutions and the bottleneck.
+"""Lesson 3 maths: the cost of a convolution, directly or behind a 1×1 bottleneck.
 
-Pure NumPy / PyTorch, no view code. Everything the page shows is computed here:
+Pure NumPy / PyTorch, no view code. Everything the cost calculator shows is computed here:
 
 * the cost of a k×k 'same' convolution, directly or behind a 1×1 bottleneck
-  (multiplications and weights, biases counted separately);
-* the same counts measured by PyTorch's own `FlopCounterMode` on real `nn.Conv2d` modules;
-* wall-clock timing of both paths, repeated, summarised by the median;
-* the 1×1 convolution as a fully connected layer applied at every pixel;
-* the catch: how much of the direct layer's output a bottleneck of `ch_red` channels
-  can keep (closed form by SVD, and by a few seconds of training).
+  (multiplications and weights, biases counted separately; the closed form is
+  `widgets.flops.conv_macs` / `conv_weights`, shared with lesson 4);
+* the same counts measured by PyTorch's own `FlopCounterMode` on real `nn.Conv2d` modules
+  (`widgets.flops.count_flops`);
+* wall-clock timing of both paths, repeated, summarised by the median, and the
+  recorded benchmark (benchmarks/results/bottleneck_timing_cpu.json) read for the page.
+
+The 1×1 convolution itself is in `widgets.conv1x1`; the catch (how much a narrow
+bottleneck loses) in `widgets.bottleneck_tradeoff`.
 
 Conventions. A "multiplication" is one multiply-add of the convolution. PyTorch's
 `FlopCounterMode` counts FLOPs = 2 × multiply-adds for convolutions, so its figure is
@@ -19,15 +22,19 @@ additions, not multiplications; the weight counts are given without and with bia
 """
 from __future__ import annotations
 
-import math
+import json
 import statistics
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
 from torch import nn
+
+# the one closed form and the one counter (widgets.flops); conv_macs / conv_weights stay reachable as B.conv_macs
+from widgets.flops import conv_macs, conv_weights, count_flops  # noqa: F401
 
 # --------------------------------------------------------------------------- the notes' example
 #: 28×28×192 input, 5×5 convolution with 32 filters, optional 16-channel 1×1 bottleneck.
@@ -79,17 +86,6 @@ class ConvShape:
 
 
 # --------------------------------------------------------------------------- cost formulas
-def conv_macs(height: int, width: int, ch_in: int, ch_out: int, k: int) -> int:
-    """Multiply-adds of a k×k 'same' convolution: every one of the H·W·C_out outputs is a
-    dot product of length k·k·C_in."""
-    return height * width * ch_out * k * k * ch_in
-
-
-def conv_weights(ch_in: int, ch_out: int, k: int, bias: bool = False) -> int:
-    """Learned numbers of a k×k convolution: k·k·C_in per filter, C_out filters (+ C_out biases)."""
-    return k * k * ch_in * ch_out + (ch_out if bias else 0)
-
-
 @dataclass(frozen=True)
 class PathCost:
     """Cost of one path: a list of (layer name, multiplications, weights, biases)."""
@@ -131,6 +127,17 @@ def bottleneck_cost(s: ConvShape) -> PathCost:
 def cost_ratio(s: ConvShape) -> float:
     """How many times fewer multiplications the bottleneck path needs (>1: it is cheaper)."""
     return direct_cost(s).macs / bottleneck_cost(s).macs
+
+
+def cost_verdict(s: ConvShape) -> tuple[str, float]:
+    """What the page says of the two paths: ('fewer', r) when the bottleneck needs r× fewer
+    multiplications, ('same', 1.0), or ('more', r) when it needs r× as many as going direct."""
+    ratio = cost_ratio(s)
+    if ratio > 1:
+        return "fewer", ratio
+    if ratio == 1:
+        return "same", 1.0
+    return "more", 1 / ratio
 
 
 def formula_direct(s: ConvShape) -> str:
@@ -195,14 +202,6 @@ def check_runnable(s: ConvShape, batch: int = 1, max_bytes: int = MAX_BYTES,
             raise ValueError(f"The direct path would need {macs:,} multiplications per run "
                              f"(the limit here is {max_macs:,}): try smaller sizes.")
 
-
-def count_flops(module: nn.Module, x: torch.Tensor) -> int:
-    """FLOPs of one forward pass, as PyTorch's `FlopCounterMode` counts them."""
-    from torch.utils.flop_counter import FlopCounterMode
-
-    with FlopCounterMode(display=False) as counter, torch.no_grad():
-        module(x)
-    return int(counter.get_total_flops())
 
 
 @dataclass(frozen=True)
@@ -316,6 +315,12 @@ class PathTiming:
     def macs_ratio(self) -> float:
         return cost_ratio(self.shape)
 
+    @property
+    def falls_short(self) -> bool:
+        """Did the clock give less than the count? (Equivalently: the bottleneck path reached fewer
+        multiply-adds per second than the direct path, since speed-up = ratio × its rate / direct rate.)"""
+        return self.speedup < self.macs_ratio
+
     def throughput(self, which: str) -> float:
         """Multiply-adds per second achieved (median)."""
         t = self.direct if which == "direct" else self.bottleneck
@@ -350,234 +355,50 @@ def time_paths(s: ConvShape, repeats: int = 15, warmup: int = 3, batch: int = 1,
     return result
 
 
-# --------------------------------------------------------------------------- a. the 1×1 convolution
-def demo_image(size: int = 6) -> np.ndarray:
-    """A small one-channel image with whole-number pixels (a diagonal ramp)."""
-    i, j = np.indices((size, size))
-    return ((i + 2 * j) % 7 + 1).astype(float)
-
-
-def conv1x1_single_channel(image: np.ndarray, weight: float) -> np.ndarray:
-    """A 1×1 convolution on one channel: every pixel times the one weight."""
-    return np.asarray(image, dtype=float) * weight
-
-
-def demo_volume(height: int = 6, width: int = 6, channels: int = 8, seed: int = 3) -> np.ndarray:
-    """A small C-channel image, (H, W, C), with whole-number values from -3 to 3."""
-    rng = np.random.default_rng(seed)
-    return rng.integers(-3, 4, size=(height, width, channels)).astype(float)
-
-
-def demo_filters(channels: int = 8, max_filters: int = 16, seed: int = 4) -> np.ndarray:
-    """`max_filters` 1×1 filters, (F, C), weights rounded to one decimal so they can be read.
-    The first n are used for n filters, so adding a filter keeps the others."""
-    rng = np.random.default_rng(seed)
-    return np.round(rng.normal(0.0, 0.5, size=(max_filters, channels)), 1)
-
-
-def relu(z):
-    return np.maximum(z, 0.0)
-
-
-def conv1x1(volume: np.ndarray, filters: np.ndarray, apply_relu: bool = True) -> np.ndarray:
-    """1×1 convolution of an (H, W, C) volume with (F, C) filters -> (H, W, F): at each
-    pixel, the dot product of the pixel's C-vector with each filter (then ReLU)."""
-    out = np.einsum("hwc,fc->hwf", volume, filters)
-    return relu(out) if apply_relu else out
+# --------------------------------------------------------------------------- the recorded benchmark
+#: Where benchmarks/bottleneck_timing.py writes its report (there in a checkout of the repository).
+RECORDED_TIMING = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "bottleneck_timing_cpu.json"
 
 
 @dataclass(frozen=True)
-class PixelDot:
-    """One output number of a 1×1 convolution, spelled out."""
+class RecordedRun:
+    threads: int
+    batch: int
+    direct_ms: float           # medians
+    bottleneck_ms: float
+    speedup: float
+    macs_ratio: float
 
-    x: np.ndarray      # the pixel's channel vector, (C,)
-    w: np.ndarray      # the filter, (C,)
-    z: float           # x · w
-    out: float         # ReLU(z)
-
-    def formula(self, max_terms: int = 16) -> str:
-        terms = [f"({a:g})·({b:g})" for a, b in zip(self.x, self.w)]
-        if len(terms) > max_terms:
-            terms = terms[: max_terms - 1] + ["…"]
-        return f"ReLU({' + '.join(terms)}) = ReLU({self.z:.2f}) = {self.out:.2f}"
+    @property
+    def falls_short(self) -> bool:
+        return self.speedup < self.macs_ratio
 
 
-def pixel_dot(volume: np.ndarray, filters: np.ndarray, row: int, col: int, f: int) -> PixelDot:
-    x, w = volume[row, col], filters[f]
-    z = float(np.dot(x, w))
-    return PixelDot(x, w, z, max(z, 0.0))
-
-
-def channel_change(ch_in: int, n_filters: int) -> str:
-    """'compression', 'expansion' or 'same width' of the channel count."""
-    if n_filters < ch_in:
-        return "compression"
-    if n_filters > ch_in:
-        return "expansion"
-    return "same width"
-
-
-def conv1x1_vs_linear(volume: np.ndarray, filters: np.ndarray) -> float:
-    """Largest |difference| between torch's 1×1 `nn.Conv2d` and an `nn.Linear(C, F)` with the
-    same weights applied to every pixel's channel vector (float64: they agree to rounding)."""
-    return float(conv1x1_vs_linear_per_filter(volume, filters).max())
-
-
-def conv1x1_vs_linear_per_filter(volume: np.ndarray, filters: np.ndarray) -> np.ndarray:
-    """The same check, one number per filter, (F,). Output channel f depends on filter f only,
-    so the first n numbers check the first n filters (up to rounding: a run with n filters
-    may sum in another order and differ in the last bit)."""
-    n_f, c = filters.shape
-    conv = nn.Conv2d(c, n_f, 1, bias=False, dtype=torch.float64)
-    lin = nn.Linear(c, n_f, bias=False, dtype=torch.float64)
-    with torch.no_grad():
-        conv.weight.copy_(torch.as_tensor(filters).view(n_f, c, 1, 1))
-        lin.weight.copy_(torch.as_tensor(filters))
-        x = torch.as_tensor(volume, dtype=torch.float64)                  # (H, W, C)
-        by_conv = conv(x.permute(2, 0, 1).unsqueeze(0))[0].permute(1, 2, 0)  # (H, W, F)
-        by_linear = lin(x.reshape(-1, c)).reshape(*x.shape[:2], n_f)      # (H·W, C) -> (H, W, F)
-    return (by_conv - by_linear).abs().amax(dim=(0, 1)).numpy()
-
-
-# --------------------------------------------------------------------------- d. the catch
 @dataclass(frozen=True)
-class TradeoffSetup:
-    """A small layer for the trade-off experiment (seconds on one core).
+class RecordedTiming:
+    """The benchmark's report, as the page quotes it (measured figures are never typed into prose)."""
 
-    Pixels are i.i.d.: x = A·z + noise·ε with z ~ N(0, I_latent), so the C_in channels are
-    redundant copies of `latent` underlying signals, as real feature maps are correlated.
-    """
+    date_utc: str
+    device: str
+    load: float                # load average (1 min) when the run started
+    host_cpus: int
+    shape: ConvShape
+    runs: tuple[RecordedRun, ...]
 
-    ch_in: int = 32
-    ch_out: int = 16
-    k: int = 3
-    size: int = 8
-    latent: int = 6
-    noise: float = 0.05
-    seed: int = 0
-
-    def mixing(self) -> np.ndarray:
-        """A, (C_in, latent), scaled so each channel has variance about 1."""
-        rng = np.random.default_rng(self.seed)
-        return rng.normal(size=(self.ch_in, self.latent)) / math.sqrt(self.latent)
-
-    def teacher(self) -> np.ndarray:
-        """The direct k×k layer's weights, (C_out, C_in, k, k)."""
-        rng = np.random.default_rng(self.seed + 1)
-        return rng.normal(size=(self.ch_out, self.ch_in, self.k, self.k)) / math.sqrt(self.ch_in * self.k**2)
-
-    def covariance(self) -> np.ndarray:
-        a = self.mixing()
-        return a @ a.T + self.noise**2 * np.eye(self.ch_in)
-
-    def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        """n images, (n, C_in, size, size), float32."""
-        a = torch.as_tensor(self.mixing(), dtype=torch.float32)
-        z = torch.randn(n, self.size, self.size, self.latent, generator=generator)
-        x = z @ a.T + self.noise * torch.randn(n, self.size, self.size, self.ch_in, generator=generator)
-        return x.permute(0, 3, 1, 2).contiguous()
+    @property
+    def short(self) -> int:
+        """In how many settings the clock gave less than the count."""
+        return sum(r.falls_short for r in self.runs)
 
 
-def offset_counts(size: int, k: int) -> np.ndarray:
-    """(k, k): for each kernel offset, how many output pixels of a size×size 'same' conv see a
-    real (not padded) input pixel through it."""
-    pad = k // 2
-    per_axis = np.array([size - abs(d - pad) for d in range(k)], dtype=float)
-    return np.outer(per_axis, per_axis)
+def recorded_timing(path: Path = RECORDED_TIMING) -> RecordedTiming | None:
+    """Read the benchmark's JSON report; None when there is none (a package installed without the repository)."""
+    try:
+        report = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+    runs = tuple(RecordedRun(r["threads"], r["batch"], r["direct_median_ms"], r["bottleneck_median_ms"],
+                             r["measured_speedup"], r["macs_ratio"]) for r in report["runs"])
+    return RecordedTiming(report["date_utc"], report["device_name"], report["loadavg_before"][0],
+                          report["host_cpus"], ConvShape(**report["shape"]), runs)
 
-
-def _weighted_operator(setup: TradeoffSetup) -> np.ndarray:
-    """M = D · W_stack · Σ^½, rows (offset, C_out), columns C_in.
-
-    With i.i.d. pixels the direct layer's expected output energy is ||M||²_F and a bottleneck
-    U (ch_red × C_in), V (offsets × C_out × ch_red) leaves error ||D(W − V U)Σ^½||²_F:
-    the best rank-ch_red approximation of M (Eckart–Young)."""
-    w = setup.teacher()                                             # (O, C, k, k)
-    w_stack = w.transpose(2, 3, 0, 1).reshape(-1, setup.ch_in)        # (k·k·O, C)
-    d = np.repeat(np.sqrt(offset_counts(setup.size, setup.k).ravel()), setup.ch_out)
-    evals, evecs = np.linalg.eigh(setup.covariance())
-    sqrt_cov = (evecs * np.sqrt(np.clip(evals, 0, None))) @ evecs.T
-    return d[:, None] * w_stack @ sqrt_cov
-
-
-def best_relative_error(setup: TradeoffSetup, ch_red: int) -> float:
-    """Smallest possible E||y_direct − y_bottleneck||² / E||y_direct||² for a linear
-    bottleneck of `ch_red` channels (closed form from the singular values)."""
-    s2 = np.linalg.svd(_weighted_operator(setup), compute_uv=False) ** 2
-    return float(s2[ch_red:].sum() / s2.sum())
-
-
-def best_bottleneck_weights(setup: TradeoffSetup, ch_red: int) -> tuple[np.ndarray, np.ndarray]:
-    """The optimal (U, V): U (ch_red, C_in) for the 1×1, V (C_out, ch_red, k, k) for the k×k."""
-    m = _weighted_operator(setup)
-    u_, s_, vt = np.linalg.svd(m, full_matrices=False)
-    evals, evecs = np.linalg.eigh(setup.covariance())
-    inv_sqrt_cov = (evecs / np.sqrt(evals)) @ evecs.T
-    r = min(ch_red, len(s_))
-    u_mat = np.zeros((ch_red, setup.ch_in))
-    u_mat[:r] = vt[:r] @ inv_sqrt_cov                               # 1×1 weights
-    d = np.repeat(np.sqrt(offset_counts(setup.size, setup.k).ravel()), setup.ch_out)
-    v_stack = np.zeros((m.shape[0], ch_red))
-    v_stack[:, :r] = (u_[:, :r] * s_[:r]) / d[:, None]               # undo the row weights
-    v = v_stack.reshape(setup.k, setup.k, setup.ch_out, ch_red).transpose(2, 3, 0, 1)
-    return u_mat, v
-
-
-def relative_error(y_ref: torch.Tensor, y: torch.Tensor) -> float:
-    return float(((y_ref - y) ** 2).sum() / (y_ref**2).sum())
-
-
-def bottleneck_module(ch_in: int, ch_red: int, ch_out: int, k: int) -> nn.Sequential:
-    """1×1 (C_in → ch_red) then k×k 'same' (ch_red → C_out), no bias, no ReLU (see train_bottleneck)."""
-    return nn.Sequential(nn.Conv2d(ch_in, ch_red, 1, bias=False),
-                         nn.Conv2d(ch_red, ch_out, k, padding=k // 2, bias=False))
-
-
-def teacher_module(setup: TradeoffSetup) -> nn.Conv2d:
-    conv = nn.Conv2d(setup.ch_in, setup.ch_out, setup.k, padding=setup.k // 2, bias=False)
-    with torch.no_grad():
-        conv.weight.copy_(torch.as_tensor(setup.teacher(), dtype=torch.float32))
-    return conv
-
-
-#: Adam steps per bottleneck width in the trade-off experiment (about half a second each on one core).
-TRAIN_STEPS = 200
-
-
-def train_bottleneck(setup: TradeoffSetup, ch_red: int, steps: int = TRAIN_STEPS, batch: int = 16, lr: float = 0.02,
-                     eval_images: int = 256, should_stop: Callable[[], bool] | None = None) -> float:
-    """Fit a bottlenecked layer to the direct layer's output by Adam on fresh samples;
-    return its relative error on held-out images.
-
-    Linear on purpose (no ReLU after the 1×1, unlike GoogLeNet): then the best possible
-    error has the closed form `best_relative_error`, and training can be checked against it.
-    """
-    g = torch.Generator().manual_seed(setup.seed + 100 + ch_red)
-    torch.manual_seed(setup.seed + 200 + ch_red)
-    teacher = teacher_module(setup).requires_grad_(False)
-    student = bottleneck_module(setup.ch_in, ch_red, setup.ch_out, setup.k)
-    opt = torch.optim.Adam(student.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
-    for step in range(steps):
-        if should_stop and step % 20 == 0 and should_stop():
-            break
-        x = setup.sample(batch, g)
-        loss = ((student(x) - teacher(x)) ** 2).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-    x = setup.sample(eval_images, torch.Generator().manual_seed(setup.seed + 999))
-    with torch.no_grad():
-        return relative_error(teacher(x), student(x))
-
-
-def tradeoff_ch_reds(ch_in: int) -> list[int]:
-    """The bottleneck widths tried: 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, … up to C_in."""
-    return [v for v in (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64) if v <= ch_in]
-
-
-def tradeoff_cost_share(setup: TradeoffSetup, ch_red: int) -> float:
-    """Bottleneck-path multiplications as a fraction of the direct path's, at the experiment's shape."""
-    s = ConvShape(setup.size, setup.size, setup.ch_in, setup.k, setup.ch_out, ch_red)
-    return bottleneck_cost(s).macs / direct_cost(s).macs

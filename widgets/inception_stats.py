@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 
 import torch
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
 
+from widgets.flops import conv_macs, conv_weights, count_flops_by_module
 from widgets.googlenet import TABLE1_INCEPTION, GoogLeNet, Inception, count_parameters, count_weights
 
 PAPER_K = 1024       # Table 1's "K" for parameters
@@ -149,13 +149,9 @@ class Table1Measurement:
     model_weights_with_aux: int
 
 
-def _macs_by_module(counts: dict, prefix: str) -> dict[str, int]:
-    """FlopCounterMode's per-module FLOPs -> multiply-adds, keyed by the module's path below the root."""
-    out = {}
-    for key, per_op in counts.items():
-        if key.startswith(prefix + "."):
-            out[key[len(prefix) + 1:]] = sum(per_op.values()) // 2
-    return out
+def _macs_by_module(model: nn.Module, x: torch.Tensor) -> dict[str, int]:
+    """Multiply-adds of `model(x)` per submodule (FlopCounterMode's FLOPs / 2), keyed by the module's path."""
+    return {path: flops // 2 for path, flops in count_flops_by_module(model, x).items() if path}
 
 
 def _chw(shape: tuple) -> tuple:
@@ -194,19 +190,16 @@ def measure_table1(model: GoogLeNet | None = None, image_size: int = 224) -> Tab
             shapes[name] = (tuple(args[0].shape[1:]), tuple(out.shape[1:]))
 
         hooks.append(module.register_forward_hook(hook))
-    root = type(model).__name__
     try:
         model.train(model.aux1 is not None)
         for m in model.modules():  # measuring must not move a trained model's BatchNorm statistics
             if isinstance(m, nn.modules.batchnorm._BatchNorm):
                 m.eval()
-        with torch.no_grad(), FlopCounterMode(display=False, depth=None) as counter:
-            model(torch.zeros(1, in_channels, image_size, image_size, device=device))
+        macs = _macs_by_module(model, torch.zeros(1, in_channels, image_size, image_size, device=device))
     finally:
         for h in hooks:
             h.remove()
         model.train(was_training)
-    macs = _macs_by_module(counter.get_flop_counts(), root)
 
     rows = []
     for paper in PAPER_TABLE1:
@@ -377,9 +370,9 @@ class BranchCost:
 
 
 def _conv(in_ch: int, out_ch: int, k: int, side: int) -> tuple[int, int]:
-    """(weights, multiply-adds) of a k x k 'same' convolution on a side x side map, without bias."""
-    w = k * k * in_ch * out_ch
-    return w, w * side * side
+    """(weights, multiply-adds) of a k x k 'same' convolution on a side x side map, without bias
+    (the one closed form, widgets.flops, shared with lesson 3)."""
+    return conv_weights(in_ch, out_ch, k), conv_macs(side, side, in_ch, out_ch, k)
 
 
 def _check_sizes(**sizes: int) -> None:

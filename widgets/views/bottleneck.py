@@ -10,6 +10,8 @@ import ipywidgets as ipw
 import numpy as np
 
 from widgets import bottleneck as B
+from widgets import bottleneck_tradeoff as T
+from widgets import conv1x1 as C
 from widgets.ui import BackgroundTask, NumberField, StopRequested, figure, fmt_int, guarded, message, stat_table
 
 DIRECT_COLOR = "#d62728"
@@ -33,7 +35,7 @@ class SingleChannel:
     """A 6×6 one-channel image times one number: the 1×1 convolution on a single channel."""
 
     def __init__(self, weight: float = 2.0):
-        self.image = B.demo_image(6)
+        self.image = C.demo_image(6)
         self.weight = _slider("1×1 filter weight", weight, -3.0, 3.0, 0.5, fmt=".1f", kind=ipw.FloatSlider)
         self.numbers = ipw.HTML()
         self.status = ipw.HTML()
@@ -51,7 +53,7 @@ class SingleChannel:
 
     def update(self, _change=None):
         w = self.weight.value
-        out = B.conv1x1_single_channel(self.image, w)
+        out = C.conv1x1_single_channel(self.image, w)
         with self.fig.batch_update():
             self.fig.data[1].z = out
             self.fig.layout.annotations[1].text = f"output = {w:g} × input: 6×6×1"
@@ -73,10 +75,10 @@ class ManyChannels:
     MAX_FILTERS = 16
 
     def __init__(self, n_filters: int = 4):
-        self.volume = B.demo_volume(6, 6, self.C)
-        self.all_filters = B.demo_filters(self.C, self.MAX_FILTERS)
+        self.volume = C.demo_volume(6, 6, self.C)
+        self.all_filters = C.demo_filters(self.C, self.MAX_FILTERS)
         # max |Conv2d − Linear| per filter, computed once: the check for n filters is the max of the first n
-        self._diff = B.conv1x1_vs_linear_per_filter(self.volume, self.all_filters)
+        self._diff = C.conv1x1_vs_linear_per_filter(self.volume, self.all_filters)
         self.row = _slider("pixel row", 1, 0, 5)
         self.col = _slider("pixel column", 0, 0, 5)
         self.n_filters = _slider("number of filters", n_filters, 1, self.MAX_FILTERS)
@@ -114,8 +116,8 @@ class ManyChannels:
         f = min(self.which.value, n) - 1
         r, c = self.row.value, self.col.value
         filters = self.all_filters[:n]
-        out = B.conv1x1(self.volume, filters)                # (6, 6, n)
-        dot = B.pixel_dot(self.volume, filters, r, c, f)
+        out = C.conv1x1(self.volume, filters)                # (6, 6, n)
+        dot = C.pixel_dot(self.volume, filters, r, c, f)
         diff = float(self._diff[:n].max())
         colors = ["#ff7f0e" if i != f else "#b35806" for i in range(n)]
         with self.fig.batch_update():
@@ -126,7 +128,7 @@ class ManyChannels:
             self.fig.data[3].z = out[:, :, f]
             self.fig.data[4].update(x=[c], y=[r])
             self.fig.layout.annotations[2].text = f"output channel {f + 1} (6×6), pixel ({r}, {c}) boxed"
-        change = B.channel_change(self.C, n)
+        change = C.channel_change(self.C, n)
         self.numbers.value = (
             f"<div style='{BOX_STYLE}'><b>Output {f + 1} at pixel ({r}, {c})</b><br>"
             f"<code style='font-size:0.85em'>{html.escape(dot.formula())}</code></div>"
@@ -399,8 +401,8 @@ class Tradeoff:
     """How much of the direct layer's output survives a bottleneck of ch_red channels."""
 
     def __init__(self, latent: int = 6):
-        self.setup = B.TradeoffSetup(latent=latent)
-        self.ch_reds = B.tradeoff_ch_reds(self.setup.ch_in)
+        self.setup = T.TradeoffSetup(latent=latent)
+        self.ch_reds = T.tradeoff_ch_reds(self.setup.ch_in)
         self.latent = _slider("input's true dimension", latent, 1, self.setup.ch_in, width="420px",
                               continuous_update=False)
         self.numbers = ipw.HTML()
@@ -430,10 +432,10 @@ class Tradeoff:
         if self.setup.latent != self.latent.value:
             if self.task.running:         # its points would belong to the old input
                 self.task.stop()
-            self.setup = B.TradeoffSetup(latent=self.latent.value)
+            self.setup = T.TradeoffSetup(latent=self.latent.value)
             self.trained = {}
-        best = [100 * B.best_relative_error(self.setup, r) for r in self.ch_reds]
-        cost = [100 * B.tradeoff_cost_share(self.setup, r) for r in self.ch_reds]
+        best = [100 * T.best_relative_error(self.setup, r) for r in self.ch_reds]
+        cost = [100 * T.tradeoff_cost_share(self.setup, r) for r in self.ch_reds]
         with self.fig.batch_update():
             self.fig.data[0].update(x=self.ch_reds, y=best)
             self.fig.data[2].update(x=self.ch_reds, y=cost)
@@ -472,7 +474,7 @@ class Tradeoff:
                 if stop_event.is_set():
                     break
                 progress(i / len(ch_reds), f"training ch_red = {r} ({i + 1} of {len(ch_reds)})")
-                err = B.train_bottleneck(setup, r, should_stop=stop_event.is_set)
+                err = T.train_bottleneck(setup, r, should_stop=stop_event.is_set)
                 if stop_event.is_set():          # cut short: not a fair point to plot
                     break
                 out[r] = err
@@ -490,9 +492,9 @@ class Tradeoff:
             if setup is not self.setup:
                 self.task.status.value = message("The input changed while training: press Train again.", kind="ok")
                 return
-            worst = max((v - B.best_relative_error(setup, r) for r, v in out.items()), default=0.0)
+            worst = max((v - T.best_relative_error(setup, r) for r, v in out.items()), default=0.0)
             self.task.status.value = message(
-                f"Trained {len(out)} widths, {B.TRAIN_STEPS} Adam steps each; the largest gap to the best possible is "
+                f"Trained {len(out)} widths, {T.TRAIN_STEPS} Adam steps each; the largest gap to the best possible is "
                 f"{100 * worst:.2f} percentage points.", kind="ok")
 
         if self.task.running:
