@@ -13,8 +13,9 @@ becomes one line in the section's status, never a traceback) and takes the secti
 lock, the same lock a background task takes to draw its progress and results. So no
 two threads write a figure at once.
 
-Sections take their controls' values as keyword arguments (`TanhSaturation(w=0.3)`):
-a bad value keeps the default and the status line says what was ignored and why.
+Sections take their controls' values as keyword arguments (`TanhSaturation(w=0.3)`), or
+from the page's link (widgets/views/page.py): a bad value keeps the default and the status
+line says what was ignored and why.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ import ipywidgets as ipw
 import plotly.graph_objects as go
 
 from widgets import ui
+from widgets.views import page
 
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
@@ -65,6 +67,13 @@ class Control:
             self.widget.set(v)
         else:
             self.widget.value = v
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal, allowing for the rounding a slider's front end applies to a float."""
+    if isinstance(a, float) and isinstance(b, (int, float)) and not isinstance(b, bool):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+    return a == b
 
 
 def _bounds(w) -> tuple[float, float]:
@@ -178,13 +187,14 @@ class Section:
         self.lock = threading.RLock()
         self.task: SectionTask | None = None
         self.build()
-        self.ignored = self.set_values(values)
+        self.ignored = self.set_values({**page.values_from_environment(self), **values})
         for c in self.controls.values():
             c.widget.observe(self._on_change(c.name), names="value")
         with self.lock:
             self.update(None)
         self._say_ignored()
         self.widget = self._frame(self.layout())
+        page.register(self)
 
     # ---- what a section writes
     def build(self) -> None:
@@ -243,7 +253,7 @@ class Section:
 
     def changed_values(self) -> dict[str, Any]:
         """The controls that differ from their defaults."""
-        return {n: c.value for n, c in self.controls.items() if c.value != c.default}
+        return {n: c.value for n, c in self.controls.items() if not _same(c.value, c.default)}
 
     def set_values(self, values: dict[str, Any]) -> list[str]:
         """Set controls from `values`; return one reason per value ignored (the default is kept)."""

@@ -1,0 +1,109 @@
+"""Links that open a lesson in a given state: query parsing, routing to sections, the link itself."""
+import pytest
+
+from widgets.views import page
+from widgets.views.feature_scaling import ScalingAndLearningRate, TanhLayer, TanhSaturation
+
+
+@pytest.fixture
+def lesson1():
+    page.reset()
+    secs = [TanhSaturation(), TanhLayer(), ScalingAndLearningRate()]
+    yield page.PageHeader(), secs
+    page.reset()
+
+
+def test_a_link_sets_the_controls_it_names(lesson1):
+    header, (tanh, layer, lr) = lesson1
+    header.apply("w=0.3&x=7&units=16&lr.steps=20")
+    assert tanh.values()["w"] == 0.3 and tanh.values()["x"] == 7 and layer.values()["units"] == 16
+    assert lr.values()["steps"] == 20 and header.message.value == ""
+    assert "2.1" in tanh.numbers.value and "0.9705" in tanh.numbers.value   # z = 2.1, tanh(2.1)
+
+
+@pytest.mark.parametrize("query,kept,why", [
+    ("x=abc", ("x", 20.0), "is not a number"),
+    ("x=1e9", ("x", 20.0), "from -100 to 100"),
+    ("x=nan", ("x", 20.0), "finite"),
+    ("w=inf", ("w", 0.1), "finite"),
+    ("nosuch=1", ("w", 0.1), "no control of this lesson"),
+    ("tanh.units=16", ("w", 0.1), "no control of this lesson"),
+])
+def test_bad_values_keep_their_defaults_and_are_listed_at_the_top(lesson1, query, kept, why):
+    header, (tanh, *_rest) = lesson1
+    header.apply(query)
+    assert tanh.values()[kept[0]] == kept[1]
+    assert why in header.message.value and "keep their defaults" in header.message.value
+
+
+def test_html_in_a_link_is_escaped_at_the_top(lesson1):
+    header, _ = lesson1
+    header.apply("%3Cscript%3Ealert(1)%3C/script%3E=1&x=%3Cimg%20src=x%20onerror=alert(1)%3E")
+    assert "<script" not in header.message.value and "<img" not in header.message.value
+    assert "&lt;script&gt;" in header.message.value
+
+
+def test_a_very_long_link_is_cut_with_a_note(lesson1):
+    header, (tanh, *_r) = lesson1
+    header.apply("w=0.3&" + "a=1&" * 2000)
+    assert tanh.values()["w"] == 0.3 and "only its start was read" in header.message.value
+
+
+def test_a_name_two_sections_share_needs_its_section_prefix():
+    class Twin(TanhSaturation):
+        name = "twin"
+
+    page.reset()
+    a, b = TanhSaturation(), Twin()
+    header = page.PageHeader()
+    header.apply("w=0.5&twin.w=0.2")
+    assert a.values()["w"] == 0.1 and b.values()["w"] == 0.2
+    assert "several sections have it: write tanh.w or twin.w" in header.message.value
+    assert page.link_query([a, b]) == "twin.w=0.2"
+    page.reset()
+
+
+def test_the_link_names_every_control_that_differs_and_round_trips(lesson1):
+    header, (tanh, layer, lr) = lesson1
+    tanh.controls["w"].set(0.3)
+    layer.controls["standardised"].set(True)
+    lr.controls["lr_raw"].set(1e-5)
+    query = page.link_query(page.sections())
+    assert query == "w=0.3&standardised=true&lr_raw=1e-05"
+    page.reset()
+    fresh = [TanhSaturation(), TanhLayer(), ScalingAndLearningRate()]
+    page.PageHeader().apply(query)
+    assert [s.values() for s in fresh] == [tanh.values(), layer.values(), lr.values()]
+
+
+def test_the_link_button_shows_an_escaped_address(lesson1):
+    header, (tanh, *_r) = lesson1
+    header.bridge.address = "http://127.0.0.1:8866/voila/render/01_feature_scaling.ipynb"
+    tanh.controls["x"].set(7)
+    header.make_link()
+    assert "href='http://127.0.0.1:8866/voila/render/01_feature_scaling.ipynb?x=7'" in header.link.value
+
+
+def test_in_a_notebook_the_button_explains_keyword_arguments(lesson1):
+    header, _ = lesson1
+    header.make_link()
+    assert "tanh_saturation(w=0.3, x=7)" in header.link.value
+
+
+def test_the_bridge_report_applies_the_query_once(lesson1):
+    header, (tanh, *_r) = lesson1
+    header.bridge.query = "w=0.3"
+    header.bridge.reported = True
+    assert tanh.values()["w"] == 0.3
+    tanh.controls["w"].set(0.5)
+    header.bridge.reported = False
+    header.bridge.reported = True
+    assert tanh.values()["w"] == 0.5
+
+
+def test_without_preheat_sections_read_the_kernels_query_string(monkeypatch):
+    monkeypatch.setenv("QUERY_STRING", "w=0.3&x=7&layer.units=16&lr.x=1")
+    page.reset()
+    tanh, layer = TanhSaturation(), TanhLayer()
+    assert tanh.values()["w"] == 0.3 and tanh.values()["x"] == 7 and layer.values()["units"] == 16
+    page.reset()

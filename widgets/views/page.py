@@ -1,0 +1,237 @@
+"""The page around the sections: links that open a lesson in a given state, and the link button.
+
+Every Section registers itself here when it is built. A lesson's first code cell,
+`page_header()`, shows one message line (what a link asked for that could not be used)
+and a "Link to this view" button, and carries a tiny front-end bridge (an anywidget) that
+tells the kernel the page's query string, fragment and address.
+
+The query string names controls. A name that only one section of the page uses may be
+written alone (`?w=0.3&x=7`); otherwise, or always, it is prefixed with its section's name
+(`?tanh.w=0.3`). Each value goes through the control's own parsing and bounds; what is
+refused keeps its default and is listed at the top of the page, escaped.
+
+Why a front-end bridge: under `make serve`, Voilà's pre-heated kernels run the notebook
+before the request arrives, so the kernel's QUERY_STRING is empty when the sections are
+built. The bridge reads `window.location` in the browser once the page shows and sends it to
+the kernel, on every serving route. Where the kernel already has QUERY_STRING (no pre-heat),
+sections take their values while they are built, so the first drawing is already right.
+"""
+from __future__ import annotations
+
+import html
+import os
+import threading
+import weakref
+from typing import TYPE_CHECKING, Iterable
+from urllib.parse import parse_qsl, quote, urlencode
+
+import anywidget
+import ipywidgets as ipw
+import traitlets
+
+from widgets import ui
+
+if TYPE_CHECKING:
+    from widgets.views.section import Section
+
+MAX_QUERY = 2000       # characters of query string read at most
+MAX_PAIRS = 64         # name=value pairs read at most
+
+_ESM = """
+// Keep the section named by the fragment at the top while the page is still being laid out
+// (widgets render one by one and push it down), until the learner scrolls or 20 s pass.
+function keepInView(selector) {
+  let userMoved = false, frame = 0;
+  const stop = () => { userMoved = true; };
+  for (const ev of ["wheel", "keydown", "mousedown", "touchstart"]) window.addEventListener(ev, stop, { once: true, capture: true });
+  const place = () => {
+    frame = 0;
+    const t = document.querySelector(selector);
+    if (t && !userMoved && Math.abs(t.getBoundingClientRect().top) > 2) t.scrollIntoView({ block: "start" });
+  };
+  const obs = new MutationObserver(() => { if (!frame && !userMoved) frame = requestAnimationFrame(place); });
+  obs.observe(document.body, { childList: true, subtree: true, attributes: true });
+  place();
+  setTimeout(() => obs.disconnect(), 20000);
+}
+
+function render({ model, el }) {
+  el.style.display = "none";
+  const onVoila = window.location.pathname.includes("/voila/render/");
+  model.set("address", onVoila ? window.location.origin + window.location.pathname : "");
+  model.set("query", onVoila ? window.location.search.replace(/^[?]/, "") : "");
+  model.set("fragment", onVoila ? decodeURIComponent(window.location.hash.replace(/^#/, "")) : "");
+  model.set("reported", true);
+  model.save_changes();
+  const target = model.get("fragment");
+  if (target) keepInView(".section-" + CSS.escape(target));
+}
+export default { render };
+"""
+
+
+class PageBridge(anywidget.AnyWidget):
+    """Reports the page's address, query string and fragment from the browser (Voilà pages only)."""
+
+    _esm = traitlets.Unicode(_ESM).tag(sync=True)
+    address = traitlets.Unicode("").tag(sync=True)
+    query = traitlets.Unicode("").tag(sync=True)
+    fragment = traitlets.Unicode("").tag(sync=True)
+    reported = traitlets.Bool(False).tag(sync=True)
+
+
+# --------------------------------------------------------------------------- the registry
+_sections: list[weakref.ref] = []
+_lock = threading.RLock()
+
+
+def register(section: "Section") -> None:
+    with _lock:
+        _sections[:] = [r for r in _sections if r() is not None]
+        _sections.append(weakref.ref(section))
+
+
+def sections() -> list["Section"]:
+    with _lock:
+        return [s for s in (r() for r in _sections) if s is not None]
+
+
+def reset() -> None:
+    """Forget the sections built so far (tests; a kernel serves one page)."""
+    with _lock:
+        _sections.clear()
+
+
+# --------------------------------------------------------------------------- reading a query
+def parse_query(query: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """(name, value) pairs from a query string, and what was refused before any control saw it."""
+    notes = []
+    if len(query) > MAX_QUERY:
+        notes.append(f"the link is longer than {MAX_QUERY} characters; only its start was read")
+        query = query[:MAX_QUERY]
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if len(pairs) > MAX_PAIRS:
+        notes.append(f"only the first {MAX_PAIRS} values were read")
+        pairs = pairs[:MAX_PAIRS]
+    return pairs, notes
+
+
+def route(pairs: Iterable[tuple[str, str]], on_page: list["Section"]) -> tuple[dict, list[str]]:
+    """Send each name to its section: {section: {control: raw}}, and a reason for each name that fits none."""
+    by_section: dict = {}
+    refused = []
+    for key, raw in pairs:
+        owner, name = _owner(key, on_page)
+        if owner is None:
+            refused.append(name)
+        else:
+            by_section.setdefault(owner, {})[name] = raw
+    return by_section, refused
+
+
+def _owner(key: str, on_page: list["Section"]):
+    """(section, control name), or (None, why not)."""
+    sec_name, dot, name = key.partition(".")
+    if dot:
+        owner = next((s for s in on_page if s.name == sec_name and name in s.controls), None)
+        return (owner, name) if owner else (None, f"{key[:40]} (no control of this lesson has that name)")
+    owners = [s for s in on_page if key in s.controls]
+    if len(owners) == 1:
+        return owners[0], key
+    if owners:
+        return None, f"{key[:40]} (several sections have it: write " + " or ".join(f"{s.name}.{key}" for s in owners) + ")"
+    return None, f"{key[:40]} (no control of this lesson has that name)"
+
+
+def values_from_environment(section: "Section") -> dict[str, str]:
+    """The values the kernel's QUERY_STRING (set by Voilà without pre-heat) holds for `section`."""
+    query = os.environ.get("QUERY_STRING", "")
+    if not query:
+        return {}
+    pairs, _ = parse_query(query)
+    values = {}
+    for key, raw in pairs:
+        sec_name, dot, name = key.partition(".")
+        if dot and sec_name == section.name and name in section.controls:
+            values[name] = raw
+        elif not dot and key in section.controls:
+            values[key] = raw
+    return values
+
+
+def link_query(on_page: list["Section"]) -> str:
+    """The query string of what is on screen: every control that differs from its default."""
+    counts: dict[str, int] = {}
+    for s in on_page:
+        for name in s.controls:
+            counts[name] = counts.get(name, 0) + 1
+    items = []
+    for s in on_page:
+        for name, value in s.changed_values().items():
+            key = name if counts[name] == 1 else f"{s.name}.{name}"
+            items.append((key, _text(value)))
+    return urlencode(items, quote_via=quote)
+
+
+def _text(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+# --------------------------------------------------------------------------- the header
+class PageHeader:
+    """The message line and the link button at the top of a lesson."""
+
+    def __init__(self):
+        self.bridge = PageBridge()
+        self.message = ipw.HTML("")
+        self.message.add_class("page-message")
+        self.link = ipw.HTML("")
+        self.link.add_class("page-link")
+        self.button = ipw.Button(description="Link to this view", icon="link",
+                                 tooltip="A link that opens this lesson with the controls as they are now")
+        self.button.on_click(ui.guarded(self.make_link, self.message))
+        self.applied = False
+        self.bridge.observe(ui.guarded(self._on_report, self.message), names="reported")
+        self.widget = ipw.VBox([self.bridge, ipw.HBox([self.button, self.link],
+                                                      layout=ipw.Layout(align_items="center", flex_flow="row wrap")),
+                                self.message])
+        self.widget.add_class("page-header")
+
+    def _on_report(self, _change=None) -> None:
+        if self.applied or not self.bridge.reported:
+            return
+        self.applied = True
+        self.apply(self.bridge.query)
+
+    def apply(self, query: str) -> None:
+        """Set the page's controls from `query`; say at the top what was not used."""
+        pairs, notes = parse_query(query)
+        on_page = sections()
+        by_section, unknown = route(pairs, on_page)
+        for s in on_page:
+            with s.lock:
+                s.ignored = s.set_values(by_section.get(s, {}))
+            notes += [f"{s.name}: {why}" for why in s.ignored]
+        notes += unknown
+        self.message.value = ui.message("From the link, ignored: " + "; ".join(notes) + ". Those controls keep their "
+                                        "defaults.") if notes else ""
+
+    def make_link(self, _b=None) -> None:
+        query = link_query(sections())
+        address = self.bridge.address
+        if not address:
+            self.link.value = ("<span class='lesson-msg'>Links open dashboards (Voilà pages). In a notebook, give the "
+                               "values to the builders instead, e.g. <code>tanh_saturation(w=0.3, x=7)</code>.</span>")
+            return
+        url = address + ("?" + query if query else "")
+        self.link.value = (f"<a class='view-link' href='{html.escape(url, quote=True)}' target='_blank' "
+                           f"rel='noopener'>{html.escape(url)}</a>")
+
+
+def page_header() -> ipw.Widget:
+    """A lesson's first cell: the link button and the line that reports what a link could not set."""
+    return PageHeader().widget
