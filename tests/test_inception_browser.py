@@ -38,15 +38,16 @@ def test_click_selects_stage_and_dropdown_follows(views):
 
 def test_explorer_bad_input_keeps_last_good(views):
     ex = views.ModuleExplorer()
-    good = tuple(ex.fig.data[1].y)
-    ex.fields["ch3x3red"].text.value = "abc"
-    assert "not a number" in ex.fields["ch3x3red"].msg.value
-    assert tuple(ex.fig.data[1].y) == good and ex.fields["ch3x3red"].value == 96
-    ex.fields["ch3x3red"].text.value = "48"
-    assert ex.row.value == views.CUSTOM and tuple(ex.fig.data[1].y) != good
-    ex.row.value = "inception4c"
-    assert ex.spec()["in_channels"] == 512 and ex.fields["ch3x3red"].text.value == "128"
-    assert ex.row.value == "inception4c"
+    field, reduced = ex.controls["ch3x3red"].widget, ex.tr("module", "reduced")
+    good = tuple(reduced.y)
+    field.text.value = "abc"
+    assert "not a number" in field.msg.value
+    assert tuple(reduced.y) == good and field.value == 96
+    field.text.value = "48"
+    assert ex.controls["row"].value == views.CUSTOM and tuple(reduced.y) != good
+    ex.controls["row"].widget.value = "inception4c"
+    assert ex.spec()["in_channels"] == 512 and field.text.value == "128"
+    assert ex.controls["row"].value == "inception4c"
 
 
 def test_every_figure_built_once_with_its_traces(views):

@@ -1,0 +1,171 @@
+"""Section b: the naive Inception module (Figure 2a) against the one with 1×1 reductions (Figure 2b),
+for a Table 1 row or typed sizes, and N of them stacked at one resolution."""
+from __future__ import annotations
+
+import ipywidgets as ipw
+import plotly.graph_objects as go
+
+from widgets import inception_analysis as A
+from widgets import inception_stats as S
+from widgets.ui import fmt_int, stat_table
+from widgets.views.inception.common import LEGEND_ROOM, mega
+from widgets.views.section import Section
+
+FIELDS = (("in_channels", "input channels"), ("side", "map side H = W"), ("ch1x1", "#1×1"),
+          ("ch3x3red", "#3×3 reduce"), ("ch3x3", "#3×3"), ("ch5x5red", "#5×5 reduce"), ("ch5x5", "#5×5"),
+          ("pool_proj", "pool proj"))
+FIELD_NAMES = tuple(k for k, _ in FIELDS)
+assert FIELD_NAMES == A.EXPLORER_FIELDS
+INCEPTION_LABELS = [(f"inception ({n[-2:]})", n) for n in S.INCEPTION_NAMES]
+CUSTOM = "custom (typed)"
+METRICS = {"macs": ("multiply-adds", 1e6, "M multiply-adds"), "weights": ("weights", 1e3, "thousand weights"),
+           "out_channels": ("output channels", 1, "channels")}
+BRANCH_LABELS = ["1×1", "3×3", "5×5", "3×3 max pool"]
+
+
+class ModuleExplorer(Section):
+    """Naive against reduced, for a Table 1 row or typed sizes, and N of them stacked."""
+
+    name, title, css = "explorer", "b. Why the 1×1 reductions: the module explorer", ("lesson-explorer",)
+    DEFAULT_ROW = "inception3a"
+
+    def build(self):
+        self.measured = S.default_table1()
+        self._loading = False  # True while a row's sizes are being copied into the fields
+        self.choice("row", "Table 1 row", INCEPTION_LABELS + [(CUSTOM, CUSTOM)], self.DEFAULT_ROW)
+        d = S.explorer_defaults(self.measured, self.DEFAULT_ROW)
+        for k, label in FIELDS:
+            self.number(k, label, d[k], min=1, max=512 if k == "side" else 4096, integer=True, width="70px")
+        self.choice("metric", "", [(v[0], k) for k, v in METRICS.items()], "macs", kind=ipw.ToggleButtons,
+                    style={"button_width": "130px"})
+        self.slider("n", "stack N modules", 4, 1, 9, 1, kind=ipw.IntSlider)
+        self.numbers, self.stack_numbers = ipw.HTML(), ipw.HTML()
+        self.figure("module", margin=LEGEND_ROOM, height=330, width=760, barmode="group", xaxis_title="branch",
+                    title="One module, branch by branch")
+        for key, name, color in (("naive", "naive (Fig. 2a)", "#9e9e9e"),
+                                 ("reduced", "with 1×1 reductions (Fig. 2b)", "#f58518")):
+            self.trace("module", key, go.Bar(name=name, x=BRANCH_LABELS, marker_color=color))
+        self.figure("stack", margin=dict(LEGEND_ROOM, t=110), height=370,
+                    title="N modules stacked at the same resolution",
+                    xaxis=dict(domain=[0, 0.44], title="stage", dtick=1),
+                    xaxis2=dict(domain=[0.56, 1], title="stage", anchor="y2", dtick=1),
+                    yaxis=dict(title="output channels", rangemode="tozero"),
+                    yaxis2=dict(title="G multiply-adds (cumulative)", anchor="x2", rangemode="tozero"))
+        for key, color in (("naive", "#9e9e9e"), ("reduced", "#f58518")):
+            self.trace("stack", f"{key}_channels", go.Scatter(name=f"{key}: channels", mode="lines+markers",
+                                                              line=dict(color=color), legendgroup=key))
+            self.trace("stack", f"{key}_cost", go.Scatter(name=f"{key}: cumulative cost", mode="lines+markers",
+                                                          xaxis="x2", yaxis="y2", legendgroup=key,
+                                                          line=dict(color=color, dash="dot")))
+
+    def spec(self) -> dict[str, int]:
+        return {k: int(self.controls[k].value) for k in FIELD_NAMES}
+
+    # ---- the row and the fields keep each other in step
+    def set_values(self, values):
+        """The row first (it fills the fields), then the fields (typed sizes make the row 'custom')."""
+        values, ignored = dict(values), []
+        if "row" in values:
+            ignored = super().set_values({"row": values.pop("row")})
+            self._load_row()
+        ignored += super().set_values(values)
+        self._follow_fields()
+        return ignored
+
+    def _load_row(self) -> None:
+        name = self.controls["row"].value
+        if name == CUSTOM:
+            return
+        d = S.explorer_defaults(self.measured, name)
+        self._loading = True
+        try:
+            for k in FIELD_NAMES:
+                self.controls[k].set(d[k])
+        finally:
+            self._loading = False
+
+    def _follow_fields(self) -> None:
+        row = self.controls["row"]
+        if row.value != CUSTOM and S.explorer_defaults(self.measured, row.value) != self.spec():
+            row.widget.value = CUSTOM
+
+    def update(self, changed):
+        if self._loading:
+            return
+        if changed == "row":
+            if self.controls["row"].value == CUSTOM:
+                return  # the fields already hold the typed sizes
+            self._load_row()
+        elif changed in FIELD_NAMES:
+            self._follow_fields()
+        if changed != "n":
+            self._draw_module()
+        if changed != "metric":
+            self._draw_stack()
+
+    # ---- drawing
+    def _draw_module(self) -> None:
+        s = self.spec()
+        cmp = A.compare_module(**s)
+        key = self.controls["metric"].value
+        label, scale, unit = METRICS[key]
+        hover = "%{x}: %{customdata}<extra>%{fullData.name}</extra>"
+        with self.drawing("module"):
+            for name, costs in (("naive", cmp.naive), ("reduced", cmp.reduced)):
+                vals = [getattr(b, key) for b in costs]
+                self.tr("module", name).update(y=[v / scale for v in vals], customdata=[fmt_int(v) for v in vals],
+                                               hovertemplate=hover)
+            layout = self.figures["module"].layout
+            layout.yaxis.title = unit
+            layout.title.text = f"One module, branch by branch: {label} ({s['side']}×{s['side']}×{s['in_channels']} in)"
+        self.numbers.value = _module_numbers(cmp, s["in_channels"])
+
+    def _draw_stack(self) -> None:
+        st = A.stack(int(self.controls["n"].value), **self.spec())
+        with self.drawing("stack"):
+            for key, out, cum in (("naive", st.naive_out, st.naive_cumulative),
+                                  ("reduced", st.reduced_out, st.reduced_cumulative)):
+                self.tr("stack", f"{key}_channels").update(x=st.stage, y=out)
+                self.tr("stack", f"{key}_cost").update(x=st.stage, y=[c / 1e9 for c in cum])
+        n = len(st.stage)
+        self.stack_numbers.value = stat_table([
+            (f"after {n} naive modules", f"{fmt_int(st.naive_out[-1])} channels, "
+                                         f"{st.naive_cumulative[-1] / 1e9:,.2f} G multiply-adds in all"),
+            (f"after {n} reduced modules", f"{fmt_int(st.reduced_out[-1])} channels, "
+                                           f"{st.reduced_cumulative[-1] / 1e9:,.2f} G multiply-adds in all"),
+            ("naive ÷ reduced", f"{st.ratio:.1f}× the work"),
+        ], "lesson-stats stack-table")
+
+    def layout(self):
+        c = self.controls
+        grid = ipw.GridBox([c[k].widget for k in FIELD_NAMES],
+                           layout=ipw.Layout(grid_template_columns="repeat(4, max-content)", grid_gap="4px 18px"))
+        return [c["row"].widget, grid, self.status, c["metric"].widget,
+                ipw.HBox([self.figures["module"], self.numbers], layout=ipw.Layout(align_items="center")),
+                c["n"].widget, self.figures["stack"], self.stack_numbers]
+
+
+def _saving(branch: str, saved: int) -> tuple[str, str]:
+    """A reduction usually saves work; one wider than its input adds some (the sign decides the words)."""
+    return (f"{branch} reduce saves", mega(saved)) if saved >= 0 else (f"{branch} reduce adds", mega(-saved))
+
+
+def _module_numbers(cmp: A.ModuleComparison, in_channels: int) -> str:
+    ns, rs = cmp.naive_total, cmp.reduced_total
+    return ("<div class='explorer-numbers' style='min-width:330px'>" + stat_table([
+        ("", "<b>naive</b> / <b>reduced</b>"),
+        ("output channels", f"{fmt_int(ns['out_channels'])} / {fmt_int(rs['out_channels'])}"),
+        ("weights", f"{fmt_int(ns['weights'])} / {fmt_int(rs['weights'])}"),
+        ("multiply-adds", f"{mega(ns['macs'])} / {mega(rs['macs'])}"),
+        ("naive costs", f"<b>{cmp.ratio:.1f}×</b> the multiply-adds"),
+        _saving("3×3", cmp.saved_3x3),
+        _saving("5×5", cmp.saved_5x5),
+    ], "lesson-stats explorer-table") +
+        "<small>Pool branch of the naive module: no weights, and it passes all "
+        f"{fmt_int(in_channels)} input channels through.</small></div>")
+
+
+def module_explorer_view(**values) -> ipw.Widget:
+    """Section b: naive against reduced Inception module, branch by branch, and stacked N times
+    (controls row, in_channels, side, ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj, metric, n)."""
+    return ModuleExplorer(**values).widget
