@@ -197,3 +197,55 @@ def test_autograd_reference_matches_functional_batch_norm():
     np.testing.assert_allclose(bn.upstream_gradient("target", y, 4), y - np.random.default_rng(4).normal(size=y.shape))
     with pytest.raises(ValueError):
         bn.upstream_gradient("bogus", y)
+
+
+@pytest.mark.parametrize("k", [0.01, 0.5, 2.0, 10.0, 100.0])
+@pytest.mark.parametrize("eps", [1e-5, 1e-2])
+def test_rescaling_gap_closed_form_against_torch(k, eps):
+    """Issue 11 item 7: the gap between z_norm at k*w and at w is eps's doing, not rounding."""
+    X = bn.digits_inputs()[:128]
+    w, b = bn.unit_weights()
+    r = bn.rescaling(X, w, b, k, eps=eps)
+    z = torch.tensor(X) @ torch.tensor(w) + b
+    zn = lambda s: F.batch_norm(s * z[:, None], None, None, training=True, eps=eps)[:, 0]  # noqa: E731
+    measured = float((zn(k) - zn(1.0)).abs().max())
+    assert r["max_diff_closed_form"] == pytest.approx(measured, rel=1e-6)
+    assert r["max_diff_z_norm"] == pytest.approx(measured, rel=1e-6)
+    if k == 100.0 and eps == 1e-5:   # the large-k limit eps/(2 var) * max|z_norm|
+        assert r["gap_limit"] == pytest.approx(measured, rel=1e-3)
+        assert measured > 1e-6        # far above rounding
+
+
+def test_pair_output_and_gap_against_batch_norm():
+    for d in (1e-4, 0.02, 0.0443, 0.5, 3.0):
+        y, _ = bn.batch_norm_forward(np.array([[0.3], [0.3 + d]]), 1.0, 0.0)
+        assert abs(y[0, 0]) == pytest.approx(bn.pair_output(d), rel=1e-12)
+    gap = bn.pair_gap(0.99)
+    assert bn.pair_output(gap) == pytest.approx(0.99, rel=1e-12)
+    assert bn.pair_output(gap * 0.99) < 0.99 < bn.pair_output(gap * 1.01)
+
+
+def test_samuelson_bound_holds_and_is_reached():
+    rng = np.random.default_rng(0)
+    for m in (2, 3, 8):
+        x = rng.normal(size=(5000, m))
+        zn = (x - x.mean(1, keepdims=True)) / x.std(1, keepdims=True)
+        assert np.abs(zn).max() <= bn.samuelson_bound(m) * (1 + 1e-9)
+        one_out = np.r_[1.0, np.zeros(m - 1)]
+        assert abs((one_out[0] - one_out.mean()) / one_out.std()) == pytest.approx(bn.samuelson_bound(m))
+
+
+def test_start_weight_is_what_bias_correct_removes():
+    r0, v, a, t = 1.0, 3.0, 0.1, 7
+    r = r0
+    for _ in range(t):
+        r = (1 - a) * r + a * v
+    assert r == pytest.approx(bn.start_weight(a, t) * r0 + (1 - bn.start_weight(a, t)) * v)
+    assert float(bn.bias_correct(np.array([r]), r0, a, t)[0]) == pytest.approx(v)
+
+
+def test_digits_inputs_splits():
+    assert bn.digits_inputs().shape == (1797, 64)
+    tr, te = bn.digits_inputs("train"), bn.digits_inputs("test")
+    assert tr.shape == (1437, 64) and te.shape == (360, 64)
+    assert 0.0 <= tr.min() and te.max() <= 1.0

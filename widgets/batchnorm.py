@@ -93,11 +93,12 @@ def undo_parameters(cache) -> tuple[np.ndarray, np.ndarray]:
 # ---------------------------------------------------------------------------------------
 # 2. one linear unit z = x @ w + b on real inputs, and the rescaling w -> k w
 # ---------------------------------------------------------------------------------------
-def digits_inputs() -> np.ndarray:
-    """scikit-learn's 1,797 handwritten digits, pixels / 16, (1797, 64): split "all" of widgets.data.digits (no held-out images)."""
+def digits_inputs(split: str = "all") -> np.ndarray:
+    """scikit-learn's handwritten digits, pixels / 16, (N, 64): one split of widgets.data.digits,
+    "all" (1,797, no held-out images), "train" (1,437) or "test" (360)."""
     from widgets.data import digits
 
-    return digits("all")[0]
+    return digits(split)[0]
 
 
 def unit_weights(n_in: int = 64, seed: int = 0) -> tuple[np.ndarray, float]:
@@ -144,7 +145,8 @@ def rescaling(x, w, b, k: float, gamma: float = 1.0, beta: float = 0.0, eps: flo
     Bias b is scaled too (z -> k z exactly); BN's mean subtraction cancels b anyway.
     The loss is L = sum_i g_i * z_tilde_i with a fixed upstream gradient g (default: a fixed
     random vector), so dL/dw = x^T dL/dz. Returns the statistics, the largest differences of
-    z_norm and z_tilde, and the gradient norms (which scale as 1/k).
+    z_norm and z_tilde (with their closed form and its large-k limit), and the gradient norms
+    (which scale as 1/k).
     """
     x = np.asarray(x, dtype=np.float64)
     w = np.asarray(w, dtype=np.float64)
@@ -165,10 +167,27 @@ def rescaling(x, w, b, k: float, gamma: float = 1.0, beta: float = 0.0, eps: flo
         k=float(k), mu_1=one["mu"], mu_k=kk["mu"], var_1=one["var"], var_k=kk["var"],
         max_diff_z_norm=float(np.max(np.abs(kk["z_norm"] - one["z_norm"]))),
         max_diff_z_tilde=float(np.max(np.abs(kk["z_tilde"] - one["z_tilde"]))),
+        max_diff_closed_form=rescaling_gap(float(np.max(np.abs(one["z"] - one["mu"]))), one["var"], float(k), eps),
+        gap_limit=rescaling_gap_limit(float(np.max(np.abs(one["z_norm"]))), one["var"], eps),
         grad_w_norm_1=one["grad_w_norm"], grad_w_norm_k=kk["grad_w_norm"],
         # 1.0 when the gradient scales exactly as 1/k (eps breaks this for tiny k)
         grad_ratio_times_k=float(k) * kk["grad_w_norm"] / one["grad_w_norm"] if one["grad_w_norm"] > 0 else float("nan"),
     )
+
+
+def rescaling_gap(max_abs_centred: float, var: float, k: float, eps: float = EPS) -> float:
+    """Closed form of rescaling()'s max_diff_z_norm: z_norm at k*w minus z_norm at w is, for every example,
+
+        k (z_i - mu) / sqrt(k^2 var + eps)  -  (z_i - mu) / sqrt(var + eps)
+
+    so its largest size over the batch is max_i |z_i - mu| * |k / sqrt(k^2 var + eps) - 1 / sqrt(var + eps)|
+    (z, mu, var at w). Not zero for k != 1: eps sits under both square roots."""
+    return float(max_abs_centred * abs(k / np.sqrt(k * k * var + eps) - 1.0 / np.sqrt(var + eps)))
+
+
+def rescaling_gap_limit(max_abs_z_norm: float, var: float, eps: float = EPS) -> float:
+    """What rescaling_gap tends to as k grows: eps / (2 var) * max|z_norm| (first order in eps / var)."""
+    return float(eps / (2.0 * var) * max_abs_z_norm)
 
 
 def eps_shrink_factor(var: float, eps: float = EPS) -> float:
@@ -188,6 +207,22 @@ def population_moments(pop) -> dict:
     mu = pop.mean()
     c = pop - mu
     return dict(mean=float(mu), var=float((c**2).mean()), mu4=float((c**4).mean()), n=int(pop.size))
+
+
+def pair_output(d: float, eps: float = EPS) -> float:
+    """|z_norm| of both members of a batch of two values d apart: (d/2) / sqrt(d^2/4 + eps).
+    Nearly 1 unless d is comparable to sqrt(eps)."""
+    return float(d / np.sqrt(d * d + 4.0 * eps))
+
+
+def pair_gap(level: float, eps: float = EPS) -> float:
+    """The distance d below which a batch of two gives |z_norm| < level: pair_output(d) = level."""
+    return float(2.0 * level * np.sqrt(eps / (1.0 - level * level)))
+
+
+def samuelson_bound(m: int) -> float:
+    """No |z_norm| in a batch of m can exceed sqrt(m - 1) (Samuelson's inequality, biased variance)."""
+    return float(np.sqrt(m - 1))
 
 
 def sample_batch_stats(pop, m: int, trials: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -305,6 +340,11 @@ def running_trajectory(pop, m: int, steps: int, momentum: float = 0.1, seed: int
         out["batch_mean"].append(float(batch.mean()))
         out["batch_var"].append(float(batch.var()))
     return {k: np.asarray(v) for k, v in out.items()}
+
+
+def start_weight(momentum: float, t: int) -> float:
+    """The weight (1 - momentum)^t the running average still gives its start value after t updates."""
+    return float((1.0 - momentum) ** t)
 
 
 def whole_set_stats(pop) -> dict:
