@@ -12,7 +12,7 @@ import pytest
 # The serving harness lives in the package so that benchmarks/ and tools/ share it; these names
 # stay importable from conftest for the tests that use them.
 from widgets.devtools.serving import (  # noqa: F401
-    CHROMIUM_ARGS, NOTEBOOKS, REPO, free_port, start_voila, stop, wait_http,
+    CHROMIUM_ARGS, NOTEBOOKS, REPO, OffHostRequests, free_port, start_voila, stop, wait_http,
 )
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -57,16 +57,27 @@ def browser(chromium_path):
 
 @pytest.fixture
 def dashboard(browser, voila_url):
-    """`dashboard("01_feature_scaling.ipynb", ready=..., count=...)` -> an opened page; closed after."""
+    """`dashboard("01_feature_scaling.ipynb", ready=..., count=...)` -> an opened page; closed after.
+
+    Each page is watched from its first request: the test fails if the page asked any host other
+    than the Voila server for anything (the course must work offline). Every lesson is opened
+    through here by its browser test, so this is the offline check of the Voila door.
+    """
     from browser import close, open_dashboard
 
-    pages = []
+    pages, watches = [], []
 
     def _open(notebook: str, **kw):
-        page = open_dashboard(browser, voila_url, notebook, **kw)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        watches.append((notebook, OffHostRequests(context, voila_url)))
+        page = open_dashboard(browser, voila_url, notebook, page=context.new_page(), **kw)
         pages.append(page)
         return page
 
     yield _open
     for p in pages:
+        context = p.context
         close(p)
+        context.close()
+    for notebook, watch in watches:
+        watch.assert_none(notebook)

@@ -1,9 +1,30 @@
-"""The landing page: a card per lesson, the device, and links that open the dashboards."""
+"""The landing page: a card per lesson, the device, and links that open the dashboards; the server's
+front page opens it, and the file list stays reachable."""
 import pytest
 
 from browser import assert_no_error, body_text, wait_until
+from widgets.devtools.serving import LESSONS, OffHostRequests, wait_rendered
 
 
+@pytest.mark.browser
+def test_front_page_opens_the_course_and_the_file_list_stays(browser, voila_url):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    watch = OffHostRequests(context, voila_url)
+    page = context.new_page()
+    try:
+        page.goto(voila_url + "/", wait_until="commit")  # what `make serve` prints
+        wait_until(page, lambda: page.url == voila_url + "/voila/render/00_index.ipynb", 30, "the redirect")
+        wait_rendered(page, "the front page", ".lesson-card", 5)
+        hrefs = page.eval_on_selector_all("a.lesson-link", "links => links.map(a => a.getAttribute('href'))")
+        assert hrefs == [f"./{name}.ipynb" for name in LESSONS[1:]], "every lesson is linked, in order"
+        assert_no_error(page)
+        page.goto(voila_url + "/voila/tree", wait_until="commit")  # the file list: no redirect there
+        wait_until(page, lambda: all(f"{n}.ipynb" in body_text(page) for n in LESSONS), 60, "the file list")
+        assert page.url == voila_url + "/voila/tree"
+        page.close(run_before_unload=True)
+    finally:
+        context.close()
+    watch.assert_none("the front page and the file list")
 
 
 @pytest.mark.browser
