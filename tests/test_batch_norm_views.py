@@ -54,3 +54,47 @@ def test_forward_bad_value_keeps_default_with_a_message():
     s = V.ForwardPass(m=1, gamma="abc")
     assert s.controls["m"].value == 64 and s.controls["gamma"].value == 1.0
     assert "Ignored" in s.status.value and "m = 1" in s.status.value
+
+
+# --------------------------------------------------------------------------- b. rescaling
+def test_rescaling_k_moves_the_marker_eps_redraws_the_curves():
+    s = V.Rescaling()
+    assert "split \"all\"" in _data_line(s) and "k · ‖dL/dw(k·w)‖" in s.stats.value
+    curve = np.asarray(s.tr("rescale", "diff").y)
+    s.controls["k"].set(0.01)
+    assert s.tr("rescale", "diff at k").x == (pytest.approx(0.01),)
+    assert "ε is visible here" in s.stats.value
+    assert np.array_equal(np.asarray(s.tr("rescale", "diff").y), curve)       # k alone leaves the curves
+    s.controls["eps"].set(1e-2)
+    assert not np.array_equal(np.asarray(s.tr("rescale", "diff").y), curve)
+    np.testing.assert_allclose(s.tr("rescale", "closed form").y, s.tr("rescale", "diff").y, rtol=1e-6, atol=1e-15)
+
+
+def test_rescaling_bad_eps_keeps_the_last_good_value():
+    s = V.Rescaling(eps=5)
+    assert s.controls["eps"].value == bn.EPS and "Ignored eps = 5" in s.status.value
+    s.controls["eps"].widget.text.value = "abc"
+    assert s.controls["eps"].value == bn.EPS and "is not a number" in s.controls["eps"].widget.msg.value
+
+
+# --------------------------------------------------------------------------- c. backprop
+def test_backprop_terms_sum_to_autograd_and_each_control_redraws():
+    s = V.Backprop()
+    np.testing.assert_allclose(s.tr("terms", "sum").y, s.tr("terms", "autograd").y, atol=1e-12)
+    assert len(s.tr("terms", "term_norm").x) == 8
+    s.controls["m"].set(12)
+    assert len(s.tr("terms", "term_var").y) == 12
+    before = np.asarray(s.tr("terms", "sum").y)
+    s.controls["gamma"].set(2.5)
+    np.testing.assert_allclose(np.asarray(s.tr("terms", "sum").y), before * 2.5 / 1.5, rtol=1e-9)
+    s.controls["upstream"].set("sum")
+    assert "③ cancels ①" in s.stats.value and np.max(np.abs(s.tr("terms", "sum").y)) < 1e-12
+    ids = np.asarray(s.tr("terms", "term_norm").y)
+    s.buttons["new"].click()
+    assert not np.array_equal(ids, np.asarray(s.tr("terms", "term_norm").y))
+
+
+def test_backprop_bad_gamma_is_refused():
+    s = V.Backprop(gamma=-50, upstream="nonsense")
+    assert s.controls["gamma"].value == 1.5 and s.controls["upstream"].value == "random"
+    assert "gamma = -50" in s.status.value and "upstream = nonsense" in s.status.value
