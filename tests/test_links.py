@@ -51,7 +51,7 @@ def test_a_very_long_link_is_cut_with_a_note(lesson1):
 
 def test_a_name_two_sections_share_needs_its_section_prefix():
     class Twin(TanhSaturation):
-        name = "twin"
+        name, words = "twin", "tanh"
 
     page.reset()
     a, b = TanhSaturation(), Twin()

@@ -212,23 +212,17 @@ def gradient_descent(problem: Regression, w0: np.ndarray, lr: float, steps: int,
     return DescentPath(np.array(path), np.array(losses), diverged_at=None)
 
 
-def descent_verdict(problem: Regression, d: DescentPath, lr: float) -> tuple[str, str]:
-    """What the page says about a run: ("diverged" | "diverging" | "converging", one sentence).
+def descent_verdict(problem: Regression, d: DescentPath, lr: float) -> tuple[str, dict]:
+    """What the page says about a run: "diverged" | "diverging" | "converging", and the numbers it quotes.
 
     A rate at or past 2/lambda_max never converges, even before the loss blows up enough
-    for `gradient_descent` to cut the path: say so at once, with the growth factor.
+    for `gradient_descent` to cut the path: the page says so at once, with the growth factor.
     """
-    gap = float(d.losses[-1] - problem.loss_star)
+    fields = dict(lr=lr, limit=problem.lr_limit, rho=problem.error_growth(lr), steps=len(d.path) - 1,
+                  gap=float(d.losses[-1] - problem.loss_star), step=d.diverged_at)
     if d.diverged_at is not None:
-        return "diverged", (f"Diverged at step {d.diverged_at}: lr = {lr:.4g} is above the limit "
-                            f"2/λmax = {problem.lr_limit:.3g}, so each step overshoots further. The path is cut there.")
-    rho = problem.error_growth(lr)
-    if lr >= problem.lr_limit:
-        return "diverging", (f"Diverging: lr = {lr:.4g} is at or above the limit 2/λmax = {problem.lr_limit:.4g}, "
-                             f"so the error along the steepest axis is multiplied by {rho:.4g} each step. "
-                             f"After {len(d.path) - 1} steps L − L* = {gap:.3g} and growing; the path is cut "
-                             "once the loss passes a million times its start.")
-    return "converging", f"After {len(d.path) - 1} steps: L − L* = {gap:.3g}"
+        return "diverged", fields
+    return ("diverging" if lr >= problem.lr_limit else "converging"), fields
 
 
 def steps_to_reach(problem: Regression, w0: np.ndarray, lr: float, target_excess: float,

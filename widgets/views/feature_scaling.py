@@ -26,27 +26,27 @@ class TanhSaturation(Section):
 
     def build(self):
         opts = dict(width="450px", description_width="130px")
-        self.slider("w", "weight w", 0.1, -1.0, 1.0, 0.01, readout_format=".2f", **opts)
-        self.slider("x", "input x", 20.0, -100.0, 100.0, 1.0, readout_format=".0f", **opts)
-        self.slider("threshold", "saturated if |a| >", S.DEFAULT_SATURATION, 0.80, 0.999, 0.001,
+        self.slider("w", self.t("w"), 0.1, -1.0, 1.0, 0.01, readout_format=".2f", **opts)
+        self.slider("x", self.t("x"), 20.0, -100.0, 100.0, 1.0, readout_format=".0f", **opts)
+        self.slider("threshold", self.t("threshold"), S.DEFAULT_SATURATION, 0.80, 0.999, 0.001,
                     readout_format=".3f", **opts)
         self.numbers = ipw.HTML(layout=ipw.Layout(min_width="330px"))
         self.cases = ipw.HTML()
         self._drawn = None  # (half-width, threshold z) the curves and bands were last drawn for
-        self.figure("curve", height=340, xaxis_title="z = w·x", yaxis_title="value",
-                    yaxis_range=[-1.1, 1.1], title="tanh(z) and its derivative")
-        self.trace("curve", "tanh", go.Scatter(name="tanh(z)", mode="lines", line=dict(color=BLUE, width=3)))
-        self.trace("curve", "slope", go.Scatter(name="derivative 1 − tanh²(z)", mode="lines",
+        self.figure("curve", height=340, xaxis_title=self.t("axis_z"), yaxis_title=self.t("axis_value"),
+                    yaxis_range=[-1.1, 1.1], title=self.t("fig_title"))
+        self.trace("curve", "tanh", go.Scatter(name=self.t("trace_tanh"), mode="lines", line=dict(color=BLUE, width=3)))
+        self.trace("curve", "slope", go.Scatter(name=self.t("trace_slope"), mode="lines",
                                                 line=dict(color=ORANGE, width=2, dash="dash")))
-        self.trace("curve", "a", go.Scatter(name="current a", mode="markers",
+        self.trace("curve", "a", go.Scatter(name=self.t("trace_a"), mode="markers",
                                             marker=dict(size=13, color=BLUE, line=dict(width=2, color="white"))))
-        self.trace("curve", "dadz", go.Scatter(name="current slope", mode="markers",
+        self.trace("curve", "dadz", go.Scatter(name=self.t("trace_dadz"), mode="markers",
                                                marker=dict(size=11, color=ORANGE, symbol="diamond")))
         fig = self.figures["curve"]
         for side in ("left", "right"):  # the two saturated bands, updated in place
             fig.add_shape(type="rect", xref="x", yref="paper", y0=0, y1=1, fillcolor=SAT_COLOR, line_width=0,
                           layer="below", name=f"band-{side}")
-            fig.add_annotation(text="saturated", xref="x", yref="paper", y=0.98, showarrow=False,
+            fig.add_annotation(text=self.t("band"), xref="x", yref="paper", y=0.98, showarrow=False,
                                font=dict(color="#b22"), name=f"label-{side}")
 
     def update(self, changed):
@@ -57,18 +57,16 @@ class TanhSaturation(Section):
             self.tr("curve", "a").update(x=[u.z], y=[u.a])
             self.tr("curve", "dadz").update(x=[u.z], y=[u.dadz])
         sat = abs(u.a) > thr
-        verdict = (f"<b style='color:#b22'>saturated</b>: the slope is only {_f(u.dadz, 3)}, so a change in x "
-                   "(or a gradient flowing back) is scaled down by that much" if sat else
-                   "<b style='color:#1b5e20'>not saturated</b>: a still follows z")
+        verdict = self.t("verdict_saturated", slope=_f(u.dadz, 3)) if sat else self.t("verdict_linear")
         self.numbers.value = stat_table([
-            ("z = w·x", f"{u.z:.4g}"),
-            ("a = tanh(z)", f"{u.a:.4f}"),
-            ("derivative 1 − tanh²(z)", _f(u.dadz)),
-            ("sensitivity da/dx = w·(1 − tanh²)", _f(u.dadx)),
-            ("state", verdict),
+            (self.t("row_z"), f"{u.z:.4g}"),
+            (self.t("row_a"), f"{u.a:.4f}"),
+            (self.t("row_slope"), _f(u.dadz)),
+            (self.t("row_dadx"), _f(u.dadx)),
+            (self.t("row_state"), verdict),
         ], "lesson-stats tanh-numbers")
         if changed in (None, "w", "threshold"):
-            self.cases.value = _cases_table(w, thr)
+            self.cases.value = self._cases_table(w, thr)
 
     def _draw_curves(self, half: float, zs: float) -> None:
         """The curves and bands move only when the plotted range or the threshold does (601 points each)."""
@@ -86,43 +84,36 @@ class TanhSaturation(Section):
         fig.layout.xaxis.range = [-half, half]
         self._drawn = (half, zs)
 
+    def _cases_table(self, w: float, threshold: float) -> str:
+        """The notes' example, at the current w: x = 1 and x = 20, and what pushing x further buys."""
+        rows, prev = [], None
+        units = [S.tanh_unit(w, x) for x in S.NOTES_CASES]
+        for x, u in zip(S.NOTES_CASES, units):
+            step = "" if prev is None else f"{u.a - prev:+.4f}"
+            sat = self.t("yes") if abs(u.a) > threshold else self.t("no")
+            rows.append(f"<tr><td>{x:g}</td><td>{u.z:.4g}</td><td><b>{u.a:.4f}</b></td>"
+                        f"<td>{_f(u.dadz)}</td><td>{sat}</td><td>{step}</td></tr>")
+            prev = u.a
+        return (f"<div class='tanh-cases'><b>{self.t('cases_title', w=w)}</b>"
+                f"<table style='border-collapse:collapse' cellpadding='4'>{self.t('cases_head')}{''.join(rows)}</table>"
+                f"<small>{self._cases_sentence(w, threshold, units)}</small></div>")
+
+    def _cases_sentence(self, w: float, threshold: float, units) -> str:
+        """One sentence that holds for every w and threshold: where the unit saturates, and what x buys after."""
+        x_sat = S.first_saturated(w, threshold)
+        a = {x: u.a for x, u in zip(S.NOTES_CASES, units)}
+        if w == 0:
+            return self.t("cases_zero")
+        if x_sat is None:
+            return self.t("cases_none", w=w, threshold=threshold)
+        if x_sat == S.NOTES_CASES[0]:
+            return self.t("cases_first", w=w, change=a[100.0] - a[1.0])
+        return self.t("cases_later", x_sat=x_sat, before=a[x_sat] - a[1.0], after=a[100.0] - a[x_sat])
+
     def layout(self):
         c = self.controls
         return [row(column(c["w"].widget, c["x"].widget, c["threshold"].widget, self.numbers), self.cases),
                 self.figures["curve"], self.status]
-
-
-def _cases_table(w: float, threshold: float) -> str:
-    """The notes' example, at the current w: x = 1 and x = 20, and what pushing x further buys."""
-    rows, prev = [], None
-    units = [S.tanh_unit(w, x) for x in S.NOTES_CASES]
-    for x, u in zip(S.NOTES_CASES, units):
-        step = "" if prev is None else f"{u.a - prev:+.4f}"
-        sat = "yes" if abs(u.a) > threshold else "no"
-        rows.append(f"<tr><td>{x:g}</td><td>{u.z:.4g}</td><td><b>{u.a:.4f}</b></td>"
-                    f"<td>{_f(u.dadz)}</td><td>{sat}</td><td>{step}</td></tr>")
-        prev = u.a
-    head = ("<tr><th>x</th><th>z = w·x</th><th>tanh(z)</th><th>derivative</th>"
-            "<th>saturated</th><th>change from the row above</th></tr>")
-    return (f"<div class='tanh-cases'><b>The notes' example at w = {w:g}</b>"
-            f"<table style='border-collapse:collapse' cellpadding='4'>{head}{''.join(rows)}</table>"
-            f"<small>{_cases_sentence(w, threshold, units)}</small></div>")
-
-
-def _cases_sentence(w: float, threshold: float, units) -> str:
-    """One sentence that holds for every w and threshold: where the unit saturates, and what x buys after."""
-    x_sat = S.first_saturated(w, threshold)
-    a = {x: u.a for x, u in zip(S.NOTES_CASES, units)}
-    if w == 0:
-        return "At w = 0 the unit outputs 0 whatever x is: the input never reaches it."
-    if x_sat is None:
-        return (f"At w = {w:g} none of these inputs pushes |a| past {threshold:g}: the unit still follows x. "
-                "Raise |w| to see it saturate.")
-    if x_sat == S.NOTES_CASES[0]:
-        return (f"At w = {w:g} even x = 1 saturates the unit: from x = 1 to 100, a changes by only "
-                f"{a[100.0] - a[1.0]:+.4f}.")
-    return (f"From x = 1 to {x_sat:g}, a changes by {a[x_sat] - a[1.0]:+.4f}; past x = {x_sat:g} the unit is "
-            f"saturated, and going on to x = 100 adds only {a[100.0] - a[x_sat]:+.4f}.")
 
 
 def tanh_saturation(**values) -> ipw.Widget:
@@ -140,22 +131,22 @@ class TanhLayer(Section):
 
     def build(self):
         opts = dict(width="430px", description_width="110px")
-        self.slider("scale", "input scale", 100.0, 0, 3, 0.05, kind=ipw.FloatLogSlider, base=10,
+        self.slider("scale", self.t("scale"), 100.0, 0, 3, 0.05, kind=ipw.FloatLogSlider, base=10,
                     readout_format=".3g", **opts)
-        self.slider("units", "tanh units N", 64, 8, 512, 8, kind=ipw.IntSlider, **opts)
-        self.choice("standardised", "inputs", [("raw inputs", False), ("standardised inputs", True)], False,
+        self.slider("units", self.t("units"), 64, 8, 512, 8, kind=ipw.IntSlider, **opts)
+        self.choice("standardised", self.t("inputs"), [(self.t("raw_inputs"), False), (self.t("std_inputs"), True)], False,
                     kind=ipw.ToggleButtons, style={"description_width": "110px"})
         self.numbers = ipw.HTML()
         self._curve_units = None
-        self.figure("hist", height=320, title="activations a = tanh(xW + b)", xaxis_title="a",
-                    yaxis_title="share of activations", xaxis_range=[-1.05, 1.05], bargap=0.05, width=560)
-        self.trace("hist", "activations", go.Histogram(name="activations", xbins=dict(start=-1, end=1, size=0.05),
+        self.figure("hist", height=320, title=self.t("hist_title"), xaxis_title=self.t("axis_a"),
+                    yaxis_title=self.t("axis_share"), xaxis_range=[-1.05, 1.05], bargap=0.05, width=560)
+        self.trace("hist", "activations", go.Histogram(name=self.t("trace_activations"), xbins=dict(start=-1, end=1, size=0.05),
                                                        histnorm="probability", marker_color=BLUE))
-        self.figure("curve", height=320, title="saturated share vs input scale", xaxis_type="log", width=560,
-                    xaxis_title="input scale", yaxis_title="share with |a| > 0.96", yaxis_range=[0, 1.02])
-        self.trace("curve", "raw", go.Scatter(name="raw", mode="lines", line=dict(color=RED)))
-        self.trace("curve", "std", go.Scatter(name="standardised", mode="lines", line=dict(color=GREEN)))
-        self.trace("curve", "now", go.Scatter(name="now", mode="markers", marker=dict(size=12, color="black")))
+        self.figure("curve", height=320, title=self.t("curve_title"), xaxis_type="log", width=560,
+                    xaxis_title=self.t("axis_scale"), yaxis_title=self.t("axis_saturated"), yaxis_range=[0, 1.02])
+        self.trace("curve", "raw", go.Scatter(name=self.t("trace_raw"), mode="lines", line=dict(color=RED)))
+        self.trace("curve", "std", go.Scatter(name=self.t("trace_std"), mode="lines", line=dict(color=GREEN)))
+        self.trace("curve", "now", go.Scatter(name=self.t("trace_now"), mode="markers", marker=dict(size=12, color="black")))
 
     def update(self, changed):
         n_units, scale, std_on = (self.controls[k].value for k in ("units", "scale", "standardised"))
@@ -172,11 +163,11 @@ class TanhLayer(Section):
                 self._curve_units = n_units
             self.tr("curve", "now").update(x=[scale], y=[shown.saturated_fraction])
         self.numbers.value = stat_table([
-            ("", "<b>raw</b> &nbsp;&nbsp; <b>standardised</b>"),
-            ("saturated units (|a| > 0.96)", f"{raw.saturated_fraction:7.1%} &nbsp; {std.saturated_fraction:7.1%}"),
-            ("mean 1 − a² (gradient let through)", f"{raw.mean_local_grad:7.4f} &nbsp; {std.mean_local_grad:7.4f}"),
-            ("‖dL/dW‖ reaching the weights", f"{raw.grad_w_norm:7.3g} &nbsp; {std.grad_w_norm:7.3g}"),
-            ("‖dL/dx‖ reaching the layer below", f"{raw.grad_x_norm:7.3g} &nbsp; {std.grad_x_norm:7.3g}"),
+            ("", self.t("head")),
+            (self.t("row_saturated"), f"{raw.saturated_fraction:7.1%} &nbsp; {std.saturated_fraction:7.1%}"),
+            (self.t("row_grad"), f"{raw.mean_local_grad:7.4f} &nbsp; {std.mean_local_grad:7.4f}"),
+            (self.t("row_dw"), f"{raw.grad_w_norm:7.3g} &nbsp; {std.grad_w_norm:7.3g}"),
+            (self.t("row_dx"), f"{raw.grad_x_norm:7.3g} &nbsp; {std.grad_x_norm:7.3g}"),
         ], "lesson-stats layer-numbers")
 
     def layout(self):
@@ -201,35 +192,35 @@ class ScalingAndLearningRate(Section):
 
     def build(self):
         opts = dict(width="470px", description_width="150px")
-        self.slider("x2_range", "x2 spans [0, …]", 1000.0, 0, 3, 0.1, kind=ipw.FloatLogSlider, base=10,
+        self.slider("x2_range", self.t("x2_range"), 1000.0, 0, 3, 0.1, kind=ipw.FloatLogSlider, base=10,
                     readout_format=".3g", continuous_update=False, **opts)
-        self.slider("steps", "steps", 50, 1, 500, 1, kind=ipw.IntSlider, **opts)
-        self.slider("lr_raw", "learning rate (raw)", 1e-6, -8, 0.5, 0.05, kind=ipw.FloatLogSlider, base=10,
+        self.slider("steps", self.t("steps"), 50, 1, 500, 1, kind=ipw.IntSlider, **opts)
+        self.slider("lr_raw", self.t("lr_raw"), 1e-6, -8, 0.5, 0.05, kind=ipw.FloatLogSlider, base=10,
                     readout_format=".2e", **opts)
-        self.slider("lr_std", "learning rate (stand.)", 0.5, -8, 0.5, 0.05, kind=ipw.FloatLogSlider, base=10,
+        self.slider("lr_std", self.t("lr_std"), 0.5, -8, 0.5, 0.05, kind=ipw.FloatLogSlider, base=10,
                     readout_format=".2e", **opts)
         self.msg = {k: ipw.HTML() for k in self.KEYS}
         self.numbers = ipw.HTML()
         self.problems, self.w0 = {}, {}
-        for key, title in zip(self.KEYS, ("raw features: x1 ∈ [0, 1], x2 ∈ [0, R]", "standardised features")):
+        for key, title in zip(self.KEYS, (self.t("fig_raw"), self.t("fig_std"))):
             self.figure(key, height=430, title=title, xaxis_title="w1", yaxis_title="w2", showlegend=False,
                         yaxis_scaleanchor="x", yaxis_scaleratio=1, width=560)
-            self.trace(key, "loss", go.Contour(name="loss", colorscale="Blues", reversescale=True, showscale=False,
+            self.trace(key, "loss", go.Contour(name=self.t("trace_loss"), colorscale="Blues", reversescale=True, showscale=False,
                                                contours=dict(coloring="lines"), line=dict(width=1.2),
                                                hoverinfo="skip"))
-            self.trace(key, "path", go.Scatter(name="path", mode="lines+markers", line=dict(color=RED, width=2),
+            self.trace(key, "path", go.Scatter(name=self.t("trace_path"), mode="lines+markers", line=dict(color=RED, width=2),
                                                marker=dict(size=4)))
-            self.trace(key, "start", go.Scatter(name="start", mode="markers",
+            self.trace(key, "start", go.Scatter(name=self.t("trace_start"), mode="markers",
                                                 marker=dict(size=11, color="black", symbol="x")))
-            self.trace(key, "minimum", go.Scatter(name="minimum", mode="markers",
+            self.trace(key, "minimum", go.Scatter(name=self.t("trace_minimum"), mode="markers",
                                                   marker=dict(size=12, color=GREEN, symbol="star")))
 
     def update(self, changed):
         if changed in (None, "x2_range"):
             self._build_problems(self.controls["x2_range"].value)
         runs = {k: self._run(k, self.controls[f"lr_{k}"].value) for k in self.KEYS}
-        for k, (kind, text) in runs.items():
-            self.msg[k].value = message(text, kind="ok" if kind == "converging" else "error")
+        for k, (kind, fields) in runs.items():
+            self.msg[k].value = message(self.t(kind, **fields), kind="ok" if kind == "converging" else "error")
         self.numbers.value = self._numbers_html()
 
     def _build_problems(self, R: float) -> None:
@@ -252,7 +243,7 @@ class ScalingAndLearningRate(Section):
                 self.figures[key].layout.xaxis.range = [g1[0], g1[-1]]
                 self.figures[key].layout.yaxis.range = [g2[0], g2[-1]]
 
-    def _run(self, key: str, lr: float) -> tuple[str, str]:
+    def _run(self, key: str, lr: float) -> tuple[str, dict]:
         p = self.problems[key]
         d = S.gradient_descent(p, self.w0[key], lr, self.controls["steps"].value)
         with self.drawing(key):
@@ -261,7 +252,7 @@ class ScalingAndLearningRate(Section):
 
     def _steps_at(self, key: str, lr: float) -> str:
         k = S.steps_to_reach(self.problems[key], self.w0[key], lr, self.TARGET)
-        return "never (diverges or stalls)" if k is None else f"{k:,}"
+        return self.t("never") if k is None else f"{k:,}"
 
     def _numbers_html(self) -> str:
         raw, std = self.problems["raw"], self.problems["std"]
@@ -270,14 +261,14 @@ class ScalingAndLearningRate(Section):
             return f"{fn(raw)} &nbsp;|&nbsp; {fn(std)}"
 
         return stat_table([
-            ("", "<b>raw</b> &nbsp;|&nbsp; <b>standardised</b>"),
-            ("Hessian eigenvalues λ", both(lambda p: ", ".join(f"{v:.4g}" for v in p.eigenvalues))),
-            ("condition number λmax/λmin", both(lambda p: f"{p.condition_number:,.4g}")),
-            ("largest stable lr = 2/λmax", both(lambda p: f"{p.lr_limit:.4g}")),
-            ("best constant lr = 2/(λmin+λmax)", both(lambda p: f"{p.lr_best:.4g}")),
-            (f"steps to L − L* ≤ {self.TARGET:g} at the best lr",
+            ("", self.t("head")),
+            (self.t("row_eigen"), both(lambda p: ", ".join(f"{v:.4g}" for v in p.eigenvalues))),
+            (self.t("row_cond"), both(lambda p: f"{p.condition_number:,.4g}")),
+            (self.t("row_limit"), both(lambda p: f"{p.lr_limit:.4g}")),
+            (self.t("row_best"), both(lambda p: f"{p.lr_best:.4g}")),
+            (self.t("row_steps_best", target=self.TARGET),
              f"{self._steps_at('raw', raw.lr_best)} &nbsp;|&nbsp; {self._steps_at('std', std.lr_best)}"),
-            ("… at the lr chosen above",
+            (self.t("row_steps_chosen"),
              f"{self._steps_at('raw', self.controls['lr_raw'].value)} &nbsp;|&nbsp; "
              f"{self._steps_at('std', self.controls['lr_std'].value)}"),
         ], "lesson-stats regression-numbers")

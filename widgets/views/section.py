@@ -30,7 +30,7 @@ import ipywidgets as ipw
 import plotly.graph_objects as go
 
 from widgets import ui
-from widgets.views import page
+from widgets.views import i18n, page
 
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
@@ -175,10 +175,13 @@ class Section:
     css: ClassVar[tuple[str, ...]] = ()      # extra CSS classes (the browser tests scope by them)
     heading: ClassVar[bool] = False          # show `title` as a heading inside the section's box
     framed: ClassVar[bool] = False           # a light border around the section
+    words: ClassVar[str] = ""                # catalogue prefix of its strings, if not `name`
 
-    def __init__(self, **values: Any):
+    def __init__(self, lang: str = "en", **values: Any):
         if not self.name:
             raise TypeError(f"{type(self).__name__} needs a `name`")
+        i18n.catalogue(lang)                 # an unknown language is refused here, with the choices
+        self.lang = lang
         self.status = ipw.HTML("")
         self.controls: dict[str, Control] = {}
         self.buttons: dict[str, ipw.Button] = {}
@@ -205,6 +208,17 @@ class Section:
 
     def layout(self) -> list[ipw.Widget]:
         raise NotImplementedError
+
+    # ---- words
+    def t(self, key: str, **fields: Any) -> str:
+        """This section's string `key` in the page's language (`common.x` for shared words)."""
+        full = key if key.startswith("common.") else f"{self.words or self.name}.{key}"
+        return i18n.t(self.lang, full, **fields)
+
+    def heading_text(self) -> str:
+        """The title in the page's language (the catalogue's `<name>.title`, else the class's `title`)."""
+        key = f"{self.words or self.name}.title"
+        return i18n.t(self.lang, key) if key in i18n.catalogue(self.lang) else self.title
 
     # ---- controls
     def control(self, name: str, widget: ipw.Widget) -> ipw.Widget:
@@ -323,7 +337,7 @@ class Section:
     # ---- the box on the page
     def _frame(self, children: list[ipw.Widget]) -> ipw.VBox:
         if self.heading:
-            children = [ipw.HTML(f"<h3 style='margin:6px 0'>{html.escape(self.title)}</h3>"), *children]
+            children = [ipw.HTML(f"<h3 style='margin:6px 0'>{html.escape(self.heading_text())}</h3>"), *children]
         layout = ipw.Layout(border="1px solid #ddd", padding="8px", margin="6px 0") if self.framed else ipw.Layout()
         box = ipw.VBox(children, layout=layout)
         for cls in ("lesson-section", f"section-{self.name}", *self.css):
