@@ -337,3 +337,30 @@ def test_ddp_under_torchrun_with_gloo(tmp_path):
     state = T.load_checkpoint(ck)
     # 256 images / 2 ranks / 16 per rank = 8 steps, each over the global batch of 32
     assert state["step"] == 8 and state["config"]["batch_size"] == 32
+
+
+# ----------------------------------------------------------------------------- threads
+
+def test_a_run_gives_back_the_thread_count_it_found(digits):
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        T.train(tiny(epochs=1, threads=1), data=digits)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_suggest_threads_does_not_ratchet_down(monkeypatch):
+    """After a run on a busy machine set one thread, a quiet machine gets its own count back."""
+    from widgets import train_device
+
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(train_device, "_MACHINE_THREADS", 4)  # what torch had before any run
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)  # what an earlier run (or a test module) left behind
+        assert T.suggest_threads() == (4, "4 threads") and T.machine_threads() == 4
+    finally:
+        torch.set_num_threads(before)

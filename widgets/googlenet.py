@@ -40,7 +40,7 @@ from torch import nn
 
 __all__ = [
     "AUX_LOSS_WEIGHT", "BasicConv2d", "GoogLeNet", "GoogLeNetOutputs", "Inception", "InceptionAux",
-    "NaiveInception", "TABLE1_INCEPTION", "googlenet_loss", "count_weights", "count_parameters",
+    "NaiveInception", "TABLE1_INCEPTION", "googlenet_loss", "googlenet_loss_terms", "count_weights", "count_parameters",
 ]
 
 # Section 5: "the losses of the auxiliary classifiers were weighted by 0.3".
@@ -258,18 +258,25 @@ class GoogLeNet(nn.Module):
         return logits
 
 
-def googlenet_loss(outputs, target: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy of the main head plus 0.3 x each auxiliary head's (section 5).
+def googlenet_loss_terms(outputs, target: torch.Tensor, aux_weight: float = AUX_LOSS_WEIGHT):
+    """(total, main, aux): total = CE(logits) + aux_weight * aux, aux = CE(aux1) + CE(aux2) (section 5: 0.3).
 
-    `outputs` is a GoogLeNetOutputs (training) or a logits tensor (eval, or no aux heads).
+    `outputs` is a GoogLeNetOutputs (training) or a logits tensor (eval, or no aux heads: aux = 0).
+    Logits are taken in float32, so a bf16-autocast forward still gets a float32 loss.
     """
-    if isinstance(outputs, GoogLeNetOutputs):
-        loss = F.cross_entropy(outputs.logits, target)
-        for aux in (outputs.aux1, outputs.aux2):
-            if aux is not None:
-                loss = loss + AUX_LOSS_WEIGHT * F.cross_entropy(aux, target)
-        return loss
-    return F.cross_entropy(outputs, target)
+    if isinstance(outputs, torch.Tensor):
+        logits, aux = outputs, []
+    else:
+        logits, *aux = outputs
+    main = F.cross_entropy(logits.float(), target)
+    aux_sum = sum((F.cross_entropy(a.float(), target) for a in aux if a is not None),
+                  torch.zeros((), device=main.device))
+    return main + aux_weight * aux_sum, main, aux_sum
+
+
+def googlenet_loss(outputs, target: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of the main head plus 0.3 x each auxiliary head's (section 5); see `googlenet_loss_terms`."""
+    return googlenet_loss_terms(outputs, target)[0]
 
 
 def count_weights(module: nn.Module) -> int:

@@ -1,0 +1,98 @@
+"""Where the engine runs: the device (and why), CPU threads, DistributedDataParallel from
+torchrun's environment, and a record of the machine for measurements."""
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import platform
+from dataclasses import dataclass
+
+import torch
+
+from widgets.train_config import ConfigError
+
+# The thread count torch had when the engine was first imported: torch's default for this machine
+# unless something set it before. Runs set their own count and give the one they found back.
+_MACHINE_THREADS = torch.get_num_threads()
+
+
+def machine_threads() -> int:
+    """The machine's own thread count for torch (not what the last run left behind)."""
+    return _MACHINE_THREADS
+
+
+def select_device(preference: str = "auto", local_rank: int = 0) -> tuple[torch.device, str]:
+    """CUDA, else Apple's MPS, else the CPU, and a sentence saying which and why."""
+    cuda_ok = torch.cuda.is_available()
+    mps_ok = bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available()
+    if preference in ("auto", "cuda") and cuda_ok:
+        dev = torch.device("cuda", local_rank % torch.cuda.device_count())
+        return dev, f"CUDA GPU: {torch.cuda.get_device_name(dev)} (bf16 autocast, channels_last, data in GPU memory)"
+    if preference == "cuda":
+        raise ConfigError("device cuda asked for, but no CUDA GPU is visible to torch")
+    if preference in ("auto", "mps") and mps_ok:
+        return torch.device("mps"), "Apple GPU (MPS), float32"
+    if preference == "mps":
+        raise ConfigError("device mps asked for, but torch sees no Apple GPU")
+    n = torch.get_num_threads()
+    threads = f"{n} thread{'s' if n != 1 else ''}"
+    if preference == "cpu":
+        return torch.device("cpu"), f"CPU, as asked ({threads})"
+    why = ("this torch is a CPU-only build" if torch.version.cuda is None else "no CUDA GPU is visible")
+    return torch.device("cpu"), f"CPU: {why}, and no Apple GPU; {threads}"
+
+
+def suggest_threads() -> tuple[int, str]:
+    """CPU threads for a run now, and why. On a machine whose cores are already busy (load
+    average >= cores), one thread is much faster than several, whose threads wait on each other
+    (measured in benchmarks/cpu_default.py: up to 10x on 2 shared cores). Otherwise the machine's
+    own count (`machine_threads`), whatever an earlier run set."""
+    cores = os.cpu_count() or 1
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    if cores > 1 and load >= cores - 0.5:
+        return 1, f"1 thread: the machine is busy (load {load:.1f} on {cores} cores)"
+    n = machine_threads()
+    return n, f"{n} threads"
+
+
+def machine_info(device: torch.device | str | None = None) -> dict:
+    """Where a measurement was taken: date, device, CPU count, load, library versions."""
+    dev, reason = select_device("auto") if device is None else (torch.device(device), str(device))
+    info = {"date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "device": str(dev),
+            "device_reason": reason, "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "torch": torch.__version__, "python": platform.python_version(), "machine": platform.machine(),
+            "processor": platform.processor() or platform.machine()}
+    if hasattr(os, "getloadavg"):
+        info["load_average_1_5_15min"] = [round(v, 2) for v in os.getloadavg()]
+    if dev.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(dev)
+    return info
+
+
+@dataclass
+class Dist:
+    """This process's place in a torchrun job (world_size 1: no DDP)."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+    owns_group: bool = False
+
+    @property
+    def active(self) -> bool:
+        return self.world_size > 1
+
+
+def dist_from_env(device_pref: str) -> Dist:
+    """torchrun's RANK/WORLD_SIZE/LOCAL_RANK; joins (and then owns) the process group if needed."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return Dist()
+    import torch.distributed as dist
+
+    info = Dist(int(os.environ.get("RANK", "0")), world, int(os.environ.get("LOCAL_RANK", "0")))
+    if not dist.is_initialized():
+        use_nccl = torch.cuda.is_available() and device_pref in ("auto", "cuda")
+        dist.init_process_group(backend="nccl" if use_nccl else "gloo")
+        info.owns_group = True
+    return info

@@ -1,0 +1,179 @@
+"""One training run's state and how it begins: the device, the data on it, the model with its
+optimiser and averaged copy, each rank's share of the steps (`setup`); continuing from a
+checkpoint (`resume`); and what a checkpoint holds (`checkpoint_state`). The loop is in widgets.train."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+import torch.nn as nn
+from torch.optim.swa_utils import AveragedModel
+
+from widgets import data as D
+from widgets.progress import Reporter
+from widgets.train_config import SHAPE_FIELDS, ConfigError, TrainConfig
+from widgets.train_device import Dist, select_device
+from widgets.train_io import TrainResult, load_checkpoint, save_checkpoint
+from widgets.train_recipe import EmaUpdate
+
+
+# --------------------------------------------------------------------------- the run's state
+
+
+@dataclass
+class Run:
+    """Everything the parts of one run share."""
+
+    c: TrainConfig
+    hooks: Reporter
+    dist: Dist
+    device: torch.device
+    data: D.ImageData
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor                 # resized and normalised once
+    x_fixed: torch.Tensor | None         # the training images resized and normalised (no augmentation)
+    model: nn.Module
+    step_model: nn.Module                # the model the step calls: DDP- and/or compile-wrapped
+    optimizer: torch.optim.Optimizer
+    ema_fn: EmaUpdate
+    averaged: AveragedModel | None
+    result: TrainResult
+    steps_per_epoch: int = 0
+    local_batch: int = 1
+    g_perm: torch.Generator | None = None
+    g_aug: torch.Generator | None = None
+    history: list[dict] = field(default_factory=list)
+    start_epoch: int = 0
+    epoch: int = 0
+    step: int = 0
+    last_lr: float = 0.0
+    t_start: float = field(default_factory=time.perf_counter)
+
+    @property
+    def total_steps(self) -> int:
+        return self.c.epochs * self.steps_per_epoch
+
+    @property
+    def on_cuda(self) -> bool:
+        return self.device.type == "cuda"
+
+    @property
+    def bf16(self) -> bool:
+        return self.c.bf16 and self.on_cuda
+
+    @property
+    def channels_last(self) -> bool:
+        return self.c.channels_last and self.on_cuda
+
+    def eval_model(self) -> nn.Module:
+        return self.averaged.module if self.averaged is not None else self.model
+
+    def progress(self) -> float:
+        return self.step / max(1, self.total_steps)
+
+    def emit(self, event: str, **fields) -> dict:
+        return self.hooks.emit(event, self.progress(), **fields)
+
+
+# --------------------------------------------------------------------------- setup
+
+
+def open_device(c: TrainConfig, dist: Dist) -> tuple[torch.device, str]:
+    """The run's device (and why); on CUDA this process's own GPU, with cuDNN autotuning and TF32."""
+    device, reason = select_device(c.device, dist.local_rank)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)  # NCCL and the default stream follow the process's own GPU
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    return device, reason
+
+
+def model_parts(c: TrainConfig, model_factory: Callable, data: D.ImageData, device: torch.device, dist: Dist):
+    """The model, its optimiser, the averaged copy, and the model the step calls."""
+    torch.manual_seed(c.seed)
+    model = model_factory(c, data.in_channels, data.num_classes).to(device)
+    if c.channels_last and device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.SGD(model.parameters(), lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
+    ema_fn = EmaUpdate(c.ema_decay)
+    averaged = AveragedModel(model, multi_avg_fn=ema_fn, use_buffers=False) if c.averaging else None
+    step_model: nn.Module = model
+    if dist.active:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        step_model = DDP(model, device_ids=[device.index] if device.type == "cuda" else None)
+    if c.compile:
+        step_model = torch.compile(step_model)
+    return model, optimizer, ema_fn, averaged, step_model
+
+
+def setup(c: TrainConfig, hooks: Reporter, data: D.ImageData | None, model_factory: Callable, dist: Dist) -> Run:
+    """Device, data (loaded once, moved to the device once), model, and each rank's share of the steps."""
+    t_start = time.perf_counter()
+    device, reason = open_device(c, dist)
+    if data is None:
+        data = D.load_dataset(c.dataset, c.data_dir, c.download)
+    data = data.to(device)
+    x_train, y_train = data.x_train, data.y_train
+    if c.train_subset is not None:
+        x_train, y_train = x_train[:c.train_subset], y_train[:c.train_subset]
+    prepare = lambda x: D.normalize(D.resize(x, c.image_size), data.mean, data.std)  # noqa: E731 (N, C, size, size)
+    model, optimizer, ema_fn, averaged, step_model = model_parts(c, model_factory, data, device, dist)
+    result = TrainResult(config=c.to_dict(), device=str(device), device_reason=reason, rank=dist.rank,
+                         world_size=dist.world_size, data=data)
+    run = Run(c, hooks, dist, device, data, x_train, y_train, prepare(data.x_test),
+              None if c.augment else prepare(x_train), model, step_model, optimizer, ema_fn, averaged, result,
+              t_start=t_start)
+    # sharding: the same permutation on every rank (same seed), each takes its slice
+    run.local_batch = max(1, c.batch_size // dist.world_size)
+    run.steps_per_epoch = (x_train.shape[0] // dist.world_size) // run.local_batch
+    if run.steps_per_epoch < 1:
+        raise ConfigError(f"batch size {c.batch_size} is larger than the {x_train.shape[0]:,} training images")
+    run.g_perm = torch.Generator(device=device).manual_seed(c.seed)
+    run.g_aug = torch.Generator(device=device).manual_seed(c.seed + 1 + dist.rank)
+    return run
+
+
+# --------------------------------------------------------------------------- resume, checkpoint
+
+
+def resume(run: Run, path: str) -> None:
+    """Continue from a checkpoint made with the same model settings: weights, optimiser, averaging,
+    the generators, the epoch and step reached, and the history so far."""
+    ck = load_checkpoint(path)
+    saved = ck.get("config", {})
+    diff = [k for k in SHAPE_FIELDS if saved.get(k) != getattr(run.c, k)]
+    if diff:
+        raise ConfigError(f"checkpoint {path} was made with other {', '.join(diff)} "
+                          f"({', '.join(f'{k}={saved.get(k)!r}' for k in diff)})")
+    run.model.load_state_dict(ck["model"])
+    run.optimizer.load_state_dict(ck["optimizer"])
+    if run.averaged is not None and ck.get("averaged") is not None:
+        run.averaged.load_state_dict(ck["averaged"])
+        run.ema_fn.n = int(run.averaged.n_averaged.item()) - 1
+    run.g_perm.set_state(ck["g_perm"])
+    run.g_aug.set_state(ck["g_aug"])
+    torch.set_rng_state(ck["rng_cpu"])  # dropout draws from the global generators
+    if run.on_cuda and ck.get("rng_cuda") is not None:
+        torch.cuda.set_rng_state(ck["rng_cuda"], run.device)
+    run.start_epoch, run.step = int(ck["epoch"]), int(ck["step"])
+    run.history = list(ck.get("history", []))
+
+
+def checkpoint_state(run: Run, epoch_done: int) -> dict:
+    """Everything `resume` needs to continue exactly: tensors and plain containers only."""
+    return {"model": run.model.state_dict(), "optimizer": run.optimizer.state_dict(),
+            "averaged": run.averaged.state_dict() if run.averaged is not None else None,
+            "g_perm": run.g_perm.get_state(), "g_aug": run.g_aug.get_state(), "rng_cpu": torch.get_rng_state(),
+            "rng_cuda": torch.cuda.get_rng_state(run.device) if run.on_cuda else None,
+            "epoch": epoch_done, "step": run.step, "config": run.c.to_dict(), "history": run.history}
+
+
+def save(run: Run, epoch_done: int) -> None:
+    """The checkpoint after `epoch_done` epochs, when the run has a --save path (rank 0 writes it)."""
+    if run.c.save and run.dist.rank == 0:
+        save_checkpoint(run.c.save, checkpoint_state(run, epoch_done))
