@@ -98,3 +98,22 @@ def test_backprop_bad_gamma_is_refused():
     s = V.Backprop(gamma=-50, upstream="nonsense")
     assert s.controls["gamma"].value == 1.5 and s.controls["upstream"].value == "random"
     assert "gamma = -50" in s.status.value and "upstream = nonsense" in s.status.value
+
+
+# --------------------------------------------------------------------------- d. batch noise
+def test_batch_noise_m_redraws_histograms_and_marker():
+    s = V.BatchNoise()
+    assert len(_xs(s.tr("noise", "mu"))) == V.noise.TRIALS and "m = 2:" not in s.stats.value
+    spread16 = _xs(s.tr("noise", "mu")).std()
+    s.controls["m"].set(256)
+    assert _xs(s.tr("noise", "mu")).std() < spread16 / 3
+    assert s.tr("noise", "current m").x == (256, 256, 256)
+    s.controls["m"].set(2)
+    assert "m = 2:" in s.stats.value and "0.044" in s.stats.value
+    s.controls["m"].set(3)
+    assert "±√2" in s.stats.value
+
+
+def test_batch_noise_bad_m_is_refused():
+    s = V.BatchNoise(m=1000)
+    assert s.controls["m"].value == 16 and "m = 1000" in s.status.value

@@ -45,6 +45,13 @@ CLAIMS = [
     Claim(NB, r"\\approx ([0-9.]+)\\times10\^\{-5\}\$ on this batch", lambda: _rescaling(100.0)["gap_limit"] / 1e-5,
           tol=0.05),
     # c. the hand-derived three terms against autograd
+    # d. batch size and noise (issue 11, item 8: m = 2 gives +-1 only up to eps)
+    Claim(NB, r"\(markers, ([0-9,]+) batches per \$m\$\)", lambda: V.noise.CURVE_TRIALS),
+    Claim(NB, r"through ([0-9,]+) different batches", lambda: V.noise.TRIALS),
+    Claim(NB, r"\$z\$ over all ([0-9,]+) digits", lambda: len(bn.digits_inputs("all"))),
+    Claim(NB, r"two values closer than ([0-9.]+) give", lambda: bn.pair_gap(0.99), tol=5e-4),
+    Claim(NB, r"give \$\|z_\\text\{norm\}\|<([0-9.]+)\$", lambda: V.noise.NEAR_ONE),
+    Claim(NB, r"([0-9]+) % too small at \$m=2\$", lambda: 100 * (1 - (2 - 1) / 2)),
     Claim(NB, r"the table gives the largest difference \(~\$10\^\{(-\d+)\}\$\)", lambda: _exponent(_autograd_gap()), tol=1),
 ]
 
@@ -78,6 +85,17 @@ def test_c_sums_say_what_the_terms_do(upstream):
     assert abs(t["sum"].sum()) < 1e-12                                       # sum of dL/dz is 0
     assert "it sums to 0" in s.stats.value and "Σᵢ dL/dzᵢ (0:" in s.stats.value
     assert "$\\sum_i ② = 0$" in markdown(NB)
+
+
+# --------------------------------------------------------------------------- issue 11, item 8
+def test_d_at_m_2_says_plus_minus_one_only_up_to_eps():
+    assert "every output is exactly $\\pm1$" not in markdown(NB)
+    s = V.BatchNoise(m=2)
+    outs = np.abs(np.asarray(s.tr("noise", "out").x))
+    near = float(np.mean(outs > 0.99))
+    assert 0.5 < near < 1.0                                  # not all: two close values give less
+    assert f"Here {near:.1%} of the batches" in s.stats.value
+    assert outs.max() < 1.0                                  # eps keeps every output inside +-1
 
 
 def bn_num(v: float) -> str:
