@@ -17,6 +17,8 @@ import ipywidgets as ipw
 import plotly.graph_objects as go
 import traitlets
 
+from widgets.views import i18n
+
 log = logging.getLogger("widgets")
 
 ERROR_STYLE = "color:#b00020;font-size:0.9em"
@@ -31,7 +33,7 @@ def message(text: str = "", kind: str = "error") -> str:
     return f'<span class="lesson-msg lesson-msg-{kind}" style="{style}">{html.escape(text)}</span>'
 
 
-def guarded(handler: Callable, status: ipw.HTML) -> Callable:
+def guarded(handler: Callable, status: ipw.HTML, lang: str = "en") -> Callable:
     """Wrap an observe/click handler so an exception becomes a message in `status`.
 
     In Voila an exception in a handler vanishes silently; here the learner sees one
@@ -43,7 +45,7 @@ def guarded(handler: Callable, status: ipw.HTML) -> Callable:
             out = handler(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - shown to the learner, logged in full
             log.error("handler %s failed:\n%s", getattr(handler, "__name__", handler), traceback.format_exc())
-            status.value = message(f"Something went wrong: {exc.__class__.__name__}: {exc}")
+            status.value = message(i18n.t(lang, "common.went_wrong", error=f"{exc.__class__.__name__}: {exc}"))
             return None
         return out
 
@@ -71,8 +73,9 @@ class NumberField(ipw.HBox):
         width: str = "120px",
         description_width: str = "initial",
         tooltip: str = "",
+        lang: str = "en",
     ):
-        self.min, self.max, self.integer = min, max, integer
+        self.min, self.max, self.integer, self.lang = min, max, integer, lang
         self.text = ipw.Text(
             value=self._fmt(value),
             description=description,
@@ -93,25 +96,26 @@ class NumberField(ipw.HBox):
     def parse(self, raw: str) -> float:
         """Return the number in `raw` or raise ValueError with a learner-facing reason."""
         s = raw.strip().replace(",", "").replace("_", "")
+        t = lambda key, **f: i18n.t(self.lang, f"common.{key}", **f)  # noqa: E731
         if not s:
-            raise ValueError("Enter a number.")
+            raise ValueError(t("enter_number"))
         try:
             v = float(s)
         except ValueError:
-            raise ValueError(f"'{raw.strip()[:20]}' is not a number.") from None
+            raise ValueError(t("not_a_number", raw=raw.strip()[:20])) from None
         if not math.isfinite(v):
-            raise ValueError("Enter a finite number.")
+            raise ValueError(t("enter_finite"))
         if self.integer and v != int(v):
-            raise ValueError("Enter a whole number.")
+            raise ValueError(t("enter_whole"))
         if not (self.min <= v <= self.max):
-            raise ValueError(f"Enter a value from {self._fmt(self.min)} to {self._fmt(self.max)}.")
+            raise ValueError(t("enter_range", lo=self._fmt(self.min), hi=self._fmt(self.max)))
         return float(int(v)) if self.integer else v
 
     def _on_text(self, change):
         try:
             v = self.parse(change["new"])
         except ValueError as exc:
-            self.msg.value = message(f"{exc} Keeping {self._fmt(self.value)}.")
+            self.msg.value = message(i18n.t(self.lang, "common.keeping", reason=exc, value=self._fmt(self.value)))
             return
         self.msg.value = ""
         self.value = v
@@ -185,7 +189,8 @@ class BackgroundTask:
     `on_done(result)`; an exception becomes a message (never a traceback on the page).
     """
 
-    def __init__(self, start_label: str = "Run", stop_label: str = "Stop"):
+    def __init__(self, start_label: str = "Run", stop_label: str = "Stop", lang: str = "en"):
+        self.lang = lang
         self.start_button = ipw.Button(description=start_label, button_style="primary", icon="play")
         self.stop_button = ipw.Button(description=stop_label, icon="stop", disabled=True)
         self.bar = ipw.FloatProgress(value=0.0, min=0.0, max=1.0, layout=ipw.Layout(width="260px"))
@@ -212,7 +217,7 @@ class BackgroundTask:
               on_error: Callable[[BaseException], None] | None = None) -> bool:
         """Start `work` unless one is already running (then say so and return False)."""
         if self.running:
-            self.status.value = message("Already running: press Stop first, or wait.")
+            self.status.value = message(i18n.t(self.lang, "common.already_running"))
             return False
         self.stop_event = threading.Event()
         self.bar.value = 0.0
@@ -224,7 +229,7 @@ class BackgroundTask:
             try:
                 result = work(self._progress, stop_event)
             except StopRequested:
-                self.status.value = message("Stopped.", kind="ok")
+                self.status.value = message(i18n.t(self.lang, "common.stopped"), kind="ok")
                 result = None
             except Exception as exc:  # noqa: BLE001 - reported on the page as one line
                 log.error("background task failed:\n%s", traceback.format_exc())
@@ -235,7 +240,7 @@ class BackgroundTask:
                 result = None
             else:
                 if stop_event.is_set():
-                    self.status.value = message("Stopped.", kind="ok")
+                    self.status.value = message(i18n.t(self.lang, "common.stopped"), kind="ok")
                 if on_done:
                     try:
                         on_done(result)
@@ -257,10 +262,10 @@ class BackgroundTask:
 
     def stop(self) -> None:
         if not self.running:
-            self.status.value = message("Nothing is running.", kind="ok")
+            self.status.value = message(i18n.t(self.lang, "common.nothing_running"), kind="ok")
             return
         self.stop_event.set()
-        self.status.value = message("Stopping…", kind="ok")
+        self.status.value = message(i18n.t(self.lang, "common.stopping"), kind="ok")
 
     def join(self, timeout: float | None = None) -> None:
         if self.thread is not None:

@@ -48,18 +48,20 @@ class Control:
     def value(self) -> Any:
         return self.widget.value
 
+    lang: str = "en"
+
     def parse(self, raw: Any) -> Any:
         """The value `raw` (text or a Python value) stands for, or ValueError with a learner-facing reason."""
-        w = self.widget
+        w, t = self.widget, (lambda key, **f: i18n.t(self.lang, f"common.{key}", **f))
         if isinstance(w, ui.NumberField):
             return w.parse(str(raw))
         if isinstance(w, (ipw.ToggleButton, ipw.Checkbox)):
-            return _parse_bool(raw)
+            return _parse_bool(raw, t)
         if hasattr(w, "options"):
-            return _parse_option(w, raw)
+            return _parse_option(w, raw, t)
         if isinstance(w, (ipw.FloatLogSlider, ipw.FloatSlider, ipw.IntSlider)):
-            return _parse_number(w, raw)
-        raise ValueError(f"{self.name} cannot be set from text.")
+            return _parse_number(w, raw, t)
+        raise ValueError(t("not_settable"))
 
     def set(self, raw: Any) -> None:
         v = self.parse(raw)
@@ -82,44 +84,43 @@ def _bounds(w) -> tuple[float, float]:
     return w.min, w.max
 
 
-def _parse_number(w, raw: Any) -> float | int:
+def _parse_number(w, raw: Any, t: Callable) -> float | int:
     try:
         v = float(str(raw).strip())
     except ValueError:
-        raise ValueError(f"'{str(raw)[:20]}' is not a number.") from None
+        raise ValueError(t("not_a_number", raw=str(raw)[:20])) from None
     if not math.isfinite(v):
-        raise ValueError("it must be a finite number.")
+        raise ValueError(t("must_be_finite"))
     lo, hi = _bounds(w)
     if not (lo * (1 - 1e-12) <= v <= hi * (1 + 1e-12)):
-        raise ValueError(f"it must be from {lo:g} to {hi:g}.")
+        raise ValueError(t("must_be_in_range", lo=f"{lo:g}", hi=f"{hi:g}"))
     if isinstance(w, ipw.IntSlider):
         if v != int(v):
-            raise ValueError("it must be a whole number.")
+            raise ValueError(t("must_be_whole"))
         return int(v)
     return v
 
 
-def _parse_bool(raw: Any) -> bool:
+def _parse_bool(raw: Any, t: Callable) -> bool:
     if isinstance(raw, bool):
         return raw
     s = str(raw).strip().lower()
     if s in _TRUE | _FALSE:
         return s in _TRUE
-    raise ValueError("it must be true or false.")
+    raise ValueError(t("must_be_bool"))
 
 
-def _parse_option(w, raw: Any) -> Any:
+def _parse_option(w, raw: Any, t: Callable) -> Any:
     pairs = [(o if isinstance(o, tuple) else (str(o), o)) for o in w.options]
     if all(isinstance(v, bool) for _, v in pairs) and not isinstance(raw, bool):
         try:
-            raw = _parse_bool(raw)
+            raw = _parse_bool(raw, t)
         except ValueError:
             pass
     for label, value in pairs:
         if raw == value or str(raw) == str(value) or str(raw) == label:
             return value
-    choices = ", ".join(str(v) for _, v in pairs)
-    raise ValueError(f"it must be one of {choices}.")
+    raise ValueError(t("must_be_one_of", choices=", ".join(str(v) for _, v in pairs)))
 
 
 # --------------------------------------------------------------------------- background task
@@ -132,14 +133,14 @@ class SectionTask(ui.BackgroundTask):
     """
 
     def __init__(self, section: "Section", start_label: str, stop_label: str = "Stop"):
-        super().__init__(start_label, stop_label)
+        super().__init__(start_label, stop_label, lang=section.lang)
         self.section = section
         self.generation = 0
 
     def add_start_button(self, label: str, on_click: Callable) -> ipw.Button:
         """A second start button that shares this task's one worker slot."""
         b = ipw.Button(description=label, button_style="primary", icon="play")
-        b.on_click(ui.guarded(on_click, self.status))
+        b.on_click(ui.guarded(on_click, self.status, self.lang))
         self.start_buttons.append(b)
         return b
 
@@ -225,7 +226,7 @@ class Section:
         """Register `widget` as the control `name`; its current value is its default."""
         if name in self.controls:
             raise ValueError(f"{self.name}: control {name!r} registered twice")
-        self.controls[name] = Control(name, widget, widget.value)
+        self.controls[name] = Control(name, widget, widget.value, self.lang)
         return widget
 
     def slider(self, name: str, description: str, value: float, min: float, max: float, step: float = 1,
@@ -239,7 +240,7 @@ class Section:
 
     def number(self, name: str, description: str, value: float, **kw: Any) -> ui.NumberField:
         """A typed number with bounds (ui.NumberField) registered as `name`."""
-        return self.control(name, ui.NumberField(description, value, **kw))
+        return self.control(name, ui.NumberField(description, value, lang=self.lang, **kw))
 
     def choice(self, name: str, description: str, options: list, value: Any,
                kind: type = ipw.Dropdown, **kw: Any) -> ipw.Widget:
@@ -258,7 +259,7 @@ class Section:
             with self.lock:
                 on_click()
 
-        b.on_click(ui.guarded(clicked, self.status))
+        b.on_click(ui.guarded(clicked, self.status, self.lang))
         self.buttons[name] = b
         return b
 
@@ -275,7 +276,7 @@ class Section:
         for name, raw in values.items():
             c = self.controls.get(name)
             if c is None:
-                ignored.append(f"{str(name)[:20]} (no such control here)")
+                ignored.append(self.t("common.no_such_control", name=str(name)[:20]))
                 continue
             try:
                 c.set(raw)
@@ -285,7 +286,7 @@ class Section:
 
     def _say_ignored(self) -> None:
         if self.ignored:
-            self.status.value = ui.message("Ignored " + "; ".join(self.ignored) + ". The defaults are kept.")
+            self.status.value = ui.message(self.t("common.ignored", items="; ".join(self.ignored)))
 
     def _on_change(self, name: str) -> Callable:
         def changed(_change):
@@ -293,7 +294,7 @@ class Section:
                 self.update(name)
 
         changed.__name__ = f"{self.name}.update({name})"
-        return ui.guarded(changed, self.status)
+        return ui.guarded(changed, self.status, self.lang)
 
     # ---- figures and traces
     def figure(self, name: str, height: int = 360, **layout: Any) -> go.FigureWidget:
@@ -326,12 +327,12 @@ class Section:
             yield
 
     # ---- background work
-    def add_task(self, start_label: str, on_start: Callable, stop_label: str = "Stop") -> SectionTask:
+    def add_task(self, start_label: str, on_start: Callable, stop_label: str | None = None) -> SectionTask:
         """The section's one background task; its start button calls `on_start()` (guarded)."""
         if self.task is not None:
             raise ValueError(f"{self.name}: one task per section (use task.add_start_button)")
-        self.task = SectionTask(self, start_label, stop_label)
-        self.task.start_button.on_click(ui.guarded(lambda _b: on_start(), self.task.status))
+        self.task = SectionTask(self, start_label, stop_label or self.t("common.stop"))
+        self.task.start_button.on_click(ui.guarded(lambda _b: on_start(), self.task.status, self.lang))
         return self.task
 
     # ---- the box on the page
