@@ -107,3 +107,22 @@ def test_without_preheat_sections_read_the_kernels_query_string(monkeypatch):
     tanh, layer = TanhSaturation(), TanhLayer()
     assert tanh.values()["w"] == 0.3 and tanh.values()["x"] == 7 and layer.values()["units"] == 16
     page.reset()
+
+
+@pytest.mark.parametrize("address,lang,expected", [
+    ("http://h/voila/render/01_feature_scaling.ipynb", "zh", "http://h/voila/render/zh/01_feature_scaling.ipynb"),
+    ("http://h/voila/render/zh/01_feature_scaling.ipynb", "en", "http://h/voila/render/01_feature_scaling.ipynb"),
+    ("http://h/user/x/voila/render/notebooks/03_bottleneck.ipynb", "zh",
+     "http://h/user/x/voila/render/notebooks/zh/03_bottleneck.ipynb"),
+])
+def test_the_language_switch_opens_the_other_edition(address, lang, expected):
+    assert page.other_language_address(address, lang) == expected
+
+
+def test_the_language_switch_keeps_the_state(lesson1):
+    header, (tanh, *_r) = lesson1
+    header.bridge.address = "http://h/voila/render/01_feature_scaling.ipynb"
+    tanh.controls["x"].set(7)
+    header.switch_language()
+    assert header.bridge.navigate == "http://h/voila/render/zh/01_feature_scaling.ipynb?x=7"
+    assert header.switch.description == "中文"

@@ -30,6 +30,7 @@ import ipywidgets as ipw
 import traitlets
 
 from widgets import ui
+from widgets.views import i18n
 
 if TYPE_CHECKING:
     from widgets.views.section import Section
@@ -63,6 +64,7 @@ function render({ model, el }) {
   model.set("fragment", onVoila ? decodeURIComponent(window.location.hash.replace(/^#/, "")) : "");
   model.set("reported", true);
   model.save_changes();
+  model.on("change:navigate", () => { const to = model.get("navigate"); if (to) window.location.assign(to); });
   const target = model.get("fragment");
   if (target) keepInView(".section-" + CSS.escape(target));
 }
@@ -78,6 +80,7 @@ class PageBridge(anywidget.AnyWidget):
     query = traitlets.Unicode("").tag(sync=True)
     fragment = traitlets.Unicode("").tag(sync=True)
     reported = traitlets.Bool(False).tag(sync=True)
+    navigate = traitlets.Unicode("").tag(sync=True)        # set by Python: the browser goes there
 
 
 # --------------------------------------------------------------------------- the registry
@@ -183,23 +186,32 @@ def _text(value) -> str:
 
 # --------------------------------------------------------------------------- the header
 class PageHeader:
-    """The message line and the link button at the top of a lesson."""
+    """The message line, the link button and the language switch at the top of a lesson."""
 
-    def __init__(self):
+    def __init__(self, lang: str = "en"):
+        i18n.catalogue(lang)
+        self.lang = lang
         self.bridge = PageBridge()
         self.message = ipw.HTML("")
         self.message.add_class("page-message")
         self.link = ipw.HTML("")
         self.link.add_class("page-link")
-        self.button = ipw.Button(description="Link to this view", icon="link",
-                                 tooltip="A link that opens this lesson with the controls as they are now")
-        self.button.on_click(ui.guarded(self.make_link, self.message))
+        self.button = ipw.Button(description=self.t("link_button"), icon="link", tooltip=self.t("link_tooltip"))
+        self.button.on_click(ui.guarded(self.make_link, self.message, lang))
+        self.other = "en" if lang == "zh" else "zh"
+        self.switch = ipw.Button(description=i18n.LANGUAGE_NAMES[self.other], icon="language",
+                                 tooltip=self.t("switch_tooltip"))
+        self.switch.add_class("language-switch")
+        self.switch.on_click(ui.guarded(self.switch_language, self.message, lang))
         self.applied = False
-        self.bridge.observe(ui.guarded(self._on_report, self.message), names="reported")
-        self.widget = ipw.VBox([self.bridge, ipw.HBox([self.button, self.link],
+        self.bridge.observe(ui.guarded(self._on_report, self.message, lang), names="reported")
+        self.widget = ipw.VBox([self.bridge, ipw.HBox([self.button, self.switch, self.link],
                                                       layout=ipw.Layout(align_items="center", flex_flow="row wrap")),
                                 self.message])
         self.widget.add_class("page-header")
+
+    def t(self, key: str, **fields) -> str:
+        return i18n.t(self.lang, f"page.{key}", **fields)
 
     def _on_report(self, _change=None) -> None:
         if self.applied or not self.bridge.reported:
@@ -217,21 +229,37 @@ class PageHeader:
                 s.ignored = s.set_values(by_section.get(s, {}))
             notes += [f"{s.name}: {why}" for why in s.ignored]
         notes += unknown
-        self.message.value = ui.message("From the link, ignored: " + "; ".join(notes) + ". Those controls keep their "
-                                        "defaults.") if notes else ""
+        self.message.value = ui.message(self.t("ignored", items="; ".join(notes))) if notes else ""
 
     def make_link(self, _b=None) -> None:
         query = link_query(sections())
         address = self.bridge.address
         if not address:
-            self.link.value = ("<span class='lesson-msg'>Links open dashboards (Voilà pages). In a notebook, give the "
-                               "values to the builders instead, e.g. <code>tanh_saturation(w=0.3, x=7)</code>.</span>")
+            self.link.value = f"<span class='lesson-msg'>{self.t('no_address')}</span>"
             return
         url = address + ("?" + query if query else "")
         self.link.value = (f"<a class='view-link' href='{html.escape(url, quote=True)}' target='_blank' "
                            f"rel='noopener'>{html.escape(url)}</a>")
 
 
-def page_header() -> ipw.Widget:
-    """A lesson's first cell: the link button and the line that reports what a link could not set."""
-    return PageHeader().widget
+    def switch_language(self, _b=None) -> None:
+        """Open the same lesson, in the same state, in the other language (notebooks/zh/ holds the Chinese)."""
+        address = self.bridge.address
+        if not address:
+            self.link.value = f"<span class='lesson-msg'>{self.t('no_address_switch')}</span>"
+            return
+        query = link_query(sections())
+        self.bridge.navigate = other_language_address(address, self.other) + ("?" + query if query else "")
+
+
+def other_language_address(address: str, lang: str) -> str:
+    """/voila/render/[notebooks/]01_x.ipynb <-> /voila/render/[notebooks/]zh/01_x.ipynb."""
+    head, _, name = address.rpartition("/")
+    if head.endswith("/zh"):
+        head = head[: -len("/zh")]
+    return f"{head}/{name}" if lang == "en" else f"{head}/zh/{name}"
+
+
+def page_header(lang: str = "en") -> ipw.Widget:
+    """A lesson's first cell: the link button, the language switch, and what a link could not set."""
+    return PageHeader(lang).widget
