@@ -1,4 +1,6 @@
-"""The course's words, one catalogue per language: widgets/views/locales/<lang>.json.
+"""The course's words, one catalogue per language: widgets/views/locales/<lang>/*.json
+(one file per lesson, and common.json for what every page shares, merged into one
+catalogue; a key defined twice is an error).
 
 A key names where a string is used: `<section name>.<what>` (e.g. `tanh.w` is the label of
 lesson 1's weight slider), or `common.<what>` for words every page shares. A string may hold
@@ -24,7 +26,14 @@ LANGUAGE_NAMES = {"en": "English", "zh": "中文"}
 def catalogue(lang: str) -> dict[str, str]:
     if lang not in LANGUAGES:
         raise ValueError(f"no catalogue for language {lang!r}: choose one of {', '.join(LANGUAGES)}")
-    return json.loads((LOCALES / f"{lang}.json").read_text(encoding="utf-8"))
+    merged: dict[str, str] = {}
+    for path in sorted((LOCALES / lang).glob("*.json")):
+        part = json.loads(path.read_text(encoding="utf-8"))
+        twice = merged.keys() & part.keys()
+        if twice:
+            raise ValueError(f"{path.name} defines {sorted(twice)[:5]} again")
+        merged.update(part)
+    return merged
 
 
 def t(lang: str, key: str, **fields) -> str:
