@@ -7,9 +7,9 @@ import ipywidgets as ipw
 import plotly.graph_objects as go
 
 from widgets import conv1x1 as C
-from widgets.ui import figure, guarded, stat_table
-from widgets.views.bottleneck.style import BOX_STYLE, CONV_COLOR, boxed
-from widgets.views.section import Section
+from widgets.ui import stat_table
+from widgets.views.bottleneck.style import CONV_COLOR, boxed
+from widgets.views.section import Section, column, row
 
 SLIDER = dict(kind=ipw.IntSlider, width="360px", description_width="150px")
 
@@ -58,83 +58,89 @@ def single_channel(**values) -> ipw.Widget:
     return SingleChannel(**values).widget
 
 
-def _slider(description: str, value, lo, hi, step=1, width="360px", fmt="d", kind=ipw.IntSlider, **kw):
-    return kind(value=value, min=lo, max=hi, step=step, description=description, readout_format=fmt,
-                style={"description_width": "150px"}, layout=ipw.Layout(width=width), **kw)
-
 
 # --------------------------------------------------------------------------- a2. many channels
-class ManyChannels:
+class ManyChannels(Section):
     """A 6×6×8 image through n 1×1 filters: a fully connected layer 8 → n at each pixel."""
 
+    name, title, css = "channels", "a. A 1×1 convolution on C channels", ("lesson-many-channels",)
     C = 8
     MAX_FILTERS = 16
 
-    def __init__(self, n_filters: int = 4):
+    def build(self):
         self.volume = C.demo_volume(6, 6, self.C)
         self.all_filters = C.demo_filters(self.C, self.MAX_FILTERS)
-        # max |Conv2d − Linear| per filter, computed once: the check for n filters is the max of the first n
-        self._diff = C.conv1x1_vs_linear_per_filter(self.volume, self.all_filters)
-        self.row = _slider("pixel row", 1, 0, 5)
-        self.col = _slider("pixel column", 0, 0, 5)
-        self.n_filters = _slider("number of filters", n_filters, 1, self.MAX_FILTERS)
-        self.which = _slider("filter shown", 1, 1, n_filters)
+        # the check for n filters runs nn.Conv2d(8, n, 1) against nn.Linear(8, n): done once per n here
+        self._diff = C.conv1x1_vs_linear_by_width(self.volume, self.all_filters)
+        self._bound = [C.rounding_bound(self.volume, self.all_filters[:n]) for n in range(1, self.MAX_FILTERS + 1)]
+        self.slider("row", "pixel row", 1, 0, 5, **SLIDER)
+        self.slider("col", "pixel column", 0, 0, 5, **SLIDER)
+        self.slider("n_filters", "number of filters", 4, 1, self.MAX_FILTERS, **SLIDER)
+        self.slider("which", "filter shown", 1, 1, self.MAX_FILTERS, **SLIDER)   # its max follows n_filters
         self.numbers = ipw.HTML(layout=ipw.Layout(min_width="380px", max_width="640px"))
-        self.status = ipw.HTML()
-        self.fig = figure(height=400, margin=dict(l=45, r=20, t=40, b=40), barmode="group",
-                          legend=dict(orientation="h", yanchor="top", y=-0.12, x=0))
-        self.fig.set_subplots(1, 3, column_widths=[0.38, 0.32, 0.30], horizontal_spacing=0.07,
-                              subplot_titles=("pixel's channel vector x and filter w", "output vector at the pixel",
-                                              "output channel shown"))
-        ch = [f"c{i + 1}" for i in range(self.C)]
-        self.fig.add_bar(x=ch, name="x (input pixel, 8 channels)", marker_color="#7f7f7f", row=1, col=1)
-        self.fig.add_bar(x=ch, name="w (filter weights)", marker_color=CONV_COLOR, row=1, col=1)
-        self.fig.add_bar(name="ReLU(x·w) for each filter", marker_color="#ff7f0e", row=1, col=2)
-        self.fig.add_heatmap(colorscale="Oranges", texttemplate="%{z:.1f}", showscale=False, xgap=2, ygap=2,
-                             row=1, col=3)
-        self.fig.add_scatter(mode="markers", marker=dict(symbol="square-open", size=30, color="black",
-                                                          line=dict(width=3)), name="chosen pixel",
-                             showlegend=False, row=1, col=3)
-        self.fig.update_yaxes(autorange="reversed", showticklabels=False, row=1, col=3)
-        self.fig.update_xaxes(showticklabels=False, row=1, col=3)
-        for c in (self.row, self.col, self.n_filters, self.which):
-            c.observe(guarded(self.update, self.status), names="value")
-        self.update()
-        controls = ipw.VBox([self.row, self.col, self.n_filters, self.which])
-        self.widget = ipw.VBox([
-            ipw.HBox([controls, self.numbers], layout=ipw.Layout(flex_flow="row wrap", grid_gap="20px")),
-            self.fig, self.status])
-        self.widget.add_class("lesson-many-channels")
+        self._build_figure()
 
-    def update(self, _change=None):
-        n = self.n_filters.value
-        self.which.max = n                      # clamps `which` (and fires update again)
-        f = min(self.which.value, n) - 1
-        r, c = self.row.value, self.col.value
+    def _build_figure(self):
+        fig = self.figure("pixel", height=400, margin=dict(l=45, r=20, t=40, b=40), barmode="group",
+                          legend=dict(orientation="h", yanchor="top", y=-0.12, x=0))
+        fig.set_subplots(1, 3, column_widths=[0.38, 0.32, 0.30], horizontal_spacing=0.07,
+                         subplot_titles=("pixel's channel vector x and filter w", "output vector at the pixel",
+                                         "output channel shown"))
+        fig.layout.annotations[2].name = "channel title"   # the subplot titles, in subplot order
+        ch = [f"c{i + 1}" for i in range(self.C)]
+        self.trace("pixel", "x", go.Bar(x=ch, name="x (input pixel, 8 channels)", marker_color="#7f7f7f"), 1, 1)
+        self.trace("pixel", "w", go.Bar(x=ch, name="w (filter weights)", marker_color=CONV_COLOR), 1, 1)
+        self.trace("pixel", "outputs", go.Bar(name="ReLU(x·w) for each filter", marker_color="#ff7f0e"), 1, 2)
+        self.trace("pixel", "channel", go.Heatmap(colorscale="Oranges", texttemplate="%{z:.1f}", showscale=False,
+                                                  xgap=2, ygap=2), 1, 3)
+        self.trace("pixel", "box", go.Scatter(mode="markers", name="chosen pixel", showlegend=False,
+                                              marker=dict(symbol="square-open", size=30, color="black",
+                                                          line=dict(width=3))), 1, 3)
+        fig.update_yaxes(autorange="reversed", showticklabels=False, row=1, col=3)
+        fig.update_xaxes(showticklabels=False, row=1, col=3)
+
+    def update(self, changed):
+        n = self.controls["n_filters"].value
+        self.controls["which"].widget.max = n       # clamps `which` (its own update runs first, nested)
+        f = min(self.controls["which"].value, n) - 1
+        r, c = self.controls["row"].value, self.controls["col"].value
         filters = self.all_filters[:n]
         out = C.conv1x1(self.volume, filters)                # (6, 6, n)
         dot = C.pixel_dot(self.volume, filters, r, c, f)
-        diff = float(self._diff[:n].max())
-        colors = ["#ff7f0e" if i != f else "#b35806" for i in range(n)]
-        with self.fig.batch_update():
-            self.fig.data[0].y = dot.x
-            self.fig.data[1].y = dot.w
-            self.fig.data[1].name = f"w (filter {f + 1})"
-            self.fig.data[2].update(x=[f"f{i + 1}" for i in range(n)], y=out[r, c], marker_color=colors)
-            self.fig.data[3].z = out[:, :, f]
-            self.fig.data[4].update(x=[c], y=[r])
-            self.fig.layout.annotations[2].text = f"output channel {f + 1} (6×6), pixel ({r}, {c}) boxed"
-        change = C.channel_change(self.C, n)
+        with self.drawing("pixel"):
+            self.tr("pixel", "x").y = dot.x
+            self.tr("pixel", "w").update(y=dot.w, name=f"w (filter {f + 1})")
+            self.tr("pixel", "outputs").update(x=[f"f{i + 1}" for i in range(n)], y=out[r, c],
+                                               marker_color=["#ff7f0e" if i != f else "#b35806" for i in range(n)])
+            self.tr("pixel", "channel").z = out[:, :, f]
+            self.tr("pixel", "box").update(x=[c], y=[r])
+            self.figures["pixel"].update_annotations(text=f"output channel {f + 1} (6×6), pixel ({r}, {c}) boxed",
+                                                     selector=dict(name="channel title"))
         self.numbers.value = (
-            f"<div style='{BOX_STYLE}'><b>Output {f + 1} at pixel ({r}, {c})</b><br>"
-            f"<code style='font-size:0.85em'>{html.escape(dot.formula())}</code></div>"
+            boxed(f"<b>Output {f + 1} at pixel ({r}, {c})</b><br>"
+                  f"<code style='font-size:0.85em'>{html.escape(dot.formula())}</code>")
             + stat_table([
-                ("shape", f"6×6×{self.C} → 6×6×{n} ({change})"),
+                ("shape", f"6×6×{self.C} → 6×6×{n} ({C.channel_change(self.C, n)})"),
                 ("weights of the 1×1 layer", f"{self.C}·{n} = {self.C * n}"),
                 ("as a fully connected layer", f"nn.Linear({self.C}, {n}) applied to each of the 36 pixels"),
-                ("max |Conv2d 1×1 − Linear|", f"{diff:.1e} over all 36×{n} outputs (float64 rounding)"),
+                (f"max |Conv2d({self.C}, {n}, 1) − Linear({self.C}, {n})|", self._check_text(n)),
             ]))
 
+    def _check_text(self, n: int) -> str:
+        diff, bound = float(self._diff[n - 1]), self._bound[n - 1]
+        kind = C.agreement(diff, bound)
+        head = f"{diff:.1e} over all 36×{n} outputs"
+        if kind == "identical":
+            return f"{head}: identical to the last bit (float64 rounding would allow up to {bound:.1e})"
+        if kind == "rounding":
+            return f"{head}: float64 rounding, which allows up to {bound:.1e} here"
+        return f"{head}: <b>more than float64 rounding allows ({bound:.1e})</b>"
 
-def many_channels() -> ipw.Widget:
-    return ManyChannels().widget
+    def layout(self):
+        controls = column(*(self.controls[k].widget for k in ("row", "col", "n_filters", "which")))
+        return [row(controls, self.numbers, gap="20px"), self.figures["pixel"], self.status]
+
+
+def many_channels(**values) -> ipw.Widget:
+    """Section a, C channels: n 1×1 filters on a 6×6×8 image (controls row, col, n_filters, which)."""
+    return ManyChannels(**values).widget
