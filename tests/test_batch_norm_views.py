@@ -117,3 +117,33 @@ def test_batch_noise_m_redraws_histograms_and_marker():
 def test_batch_noise_bad_m_is_refused():
     s = V.BatchNoise(m=1000)
     assert s.controls["m"].value == 16 and "m = 1000" in s.status.value
+
+
+# --------------------------------------------------------------------------- e. inference statistics
+def test_inference_controls_and_splits():
+    s = V.InferenceStats()
+    assert 'split "train"' in _data_line(s) and 'split "test"' in _data_line(s)
+    assert len(s.train) == 1437 and len(s.test) == 360
+    assert "PyTorch running averages after 10 steps" in s.stats.value
+    y = np.asarray(s.tr("running", "mean running").y)
+    assert y[0] == 0.0 and len(y) == V.inference.STEPS + 1
+    s.controls["momentum"].set(0.5)
+    assert not np.array_equal(np.asarray(s.tr("running", "mean running").y), y)
+    s.controls["t"].set(1)
+    assert s.figures["running"].layout.shapes[0].x0 == 1 and "after 1 steps" in s.stats.value
+    s.controls["example"].set(5)
+    assert "Test digit #5" in s.stats.value
+
+
+def test_inference_bias_correction_removes_the_start_value():
+    s = V.InferenceStats(momentum=0.05, t=3)
+    tr = s.traj
+    assert tr["mean_bc"][1] == pytest.approx(tr["batch_mean"][1])
+    assert abs(tr["mean"][3]) < abs(tr["mean_bc"][3])   # the start value 0 still pulls PyTorch's average
+
+
+def test_inference_bad_digit_keeps_the_last_good_one():
+    s = V.InferenceStats(example=9999)
+    assert s.controls["example"].value == 0 and "example = 9999" in s.status.value
+    s.controls["example"].widget.text.value = "2.5"
+    assert s.controls["example"].value == 0 and "whole number" in s.controls["example"].widget.msg.value

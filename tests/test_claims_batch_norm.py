@@ -52,6 +52,10 @@ CLAIMS = [
     Claim(NB, r"two values closer than ([0-9.]+) give", lambda: bn.pair_gap(0.99), tol=5e-4),
     Claim(NB, r"give \$\|z_\\text\{norm\}\|<([0-9.]+)\$", lambda: V.noise.NEAR_ONE),
     Claim(NB, r"([0-9]+) % too small at \$m=2\$", lambda: 100 * (1 - (2 - 1) / 2)),
+    # e. statistics for inference
+    Claim(NB, r"over ([0-9]+) training steps", lambda: V.inference.STEPS),
+    Claim(NB, r"with momentum ([0-9.]+) by default", lambda: V.InferenceStats().controls["momentum"].default),
+    Claim(NB, r"for the default momentum ([0-9.]+)", lambda: V.InferenceStats().controls["momentum"].default),
     Claim(NB, r"the table gives the largest difference \(~\$10\^\{(-\d+)\}\$\)", lambda: _exponent(_autograd_gap()), tol=1),
 ]
 

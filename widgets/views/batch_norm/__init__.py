@@ -4,11 +4,11 @@ Every number shown comes from widgets.batchnorm or widgets.bn_training, and ever
 depends on those numbers from widgets.bn_analysis. The notebook's cells import the builders
 from here: `from widgets.views.batch_norm import forward_section`.
 """
-from widgets.views.batch_norm._legacy import (covariate_shift_section,
-                                              inference_section, sweeps_section,
+from widgets.views.batch_norm._legacy import (covariate_shift_section, sweeps_section,
                                               training_section)
 from widgets.views.batch_norm.backprop import Backprop, backprop_section
 from widgets.views.batch_norm.forward import ForwardPass, forward_section
+from widgets.views.batch_norm.inference import InferenceStats, inference_section
 from widgets.views.batch_norm.noise import BatchNoise, batch_noise_section
 from widgets.views.batch_norm.rescaling import Rescaling, rescaling_section
 
