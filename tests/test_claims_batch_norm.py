@@ -55,7 +55,7 @@ CLAIMS = [
     # e. statistics for inference
     Claim(NB, r"over ([0-9]+) training steps", lambda: V.inference.STEPS),
     Claim(NB, r"with momentum ([0-9.]+) by default", lambda: V.InferenceStats().controls["momentum"].default),
-    Claim(NB, r"for the default momentum ([0-9.]+)", lambda: V.InferenceStats().controls["momentum"].default),
+    Claim(NB, r"for the default momentum (\d\.\d+)", lambda: V.InferenceStats().controls["momentum"].default),
     Claim(NB, r"the table gives the largest difference \(~\$10\^\{(-\d+)\}\$\)", lambda: _exponent(_autograd_gap()), tol=1),
 ]
 
