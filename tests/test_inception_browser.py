@@ -22,18 +22,19 @@ def views():
 def test_click_selects_stage_and_dropdown_follows(views):
     net = views.NetworkExplorer()
     before = net.detail.value
+    nodes, stage, ring = net.tr("network", "nodes"), net.controls["stage"], net.tr("network", "ring")
     i = net.names.index("inception5b")
-    net.on_click(net.nodes_trace, SimpleNamespace(point_inds=[i]), None)
-    assert net.select.value == "inception5b"
+    net.on_click(nodes, SimpleNamespace(point_inds=[i]), None)
+    assert stage.value == "inception5b"
     assert net.detail.value != before and "7×7×832 → 7×7×1024" in net.detail.value
-    assert list(net.branch_fig.data[1].x)[1].startswith("#3×3")
-    assert net.fig.data[2].x == (net.nodes[i]["x"],)
-    net.on_click(net.nodes_trace, SimpleNamespace(point_inds=[]), None)  # a click on nothing changes nothing
-    assert net.select.value == "inception5b"
-    net.on_click(net.nodes_trace, SimpleNamespace(point_inds=[net.names.index("aux1")]), None)
+    assert list(net.tr("bars", "dark").x)[1].startswith("#3×3")
+    assert ring.x == (net.nodes[i]["x"],)
+    net.on_click(nodes, SimpleNamespace(point_inds=[]), None)  # a click on nothing changes nothing
+    assert stage.value == "inception5b"
+    net.on_click(nodes, SimpleNamespace(point_inds=[net.names.index("aux1")]), None)
     assert "training only" in net.detail.value and "65,536" in net.detail.value
-    net.select.value = "conv1"  # the accessible path: the dropdown drives the same update
-    assert "9,408" in net.detail.value and net.fig.data[2].x == (0,)
+    stage.widget.value = "conv1"  # the accessible path: the dropdown drives the same update
+    assert "9,408" in net.detail.value and ring.x == (0,)
 
 
 def test_explorer_bad_input_keeps_last_good(views):

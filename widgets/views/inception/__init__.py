@@ -5,10 +5,11 @@ Every number shown comes from widgets.inception_stats (measured on widgets.googl
 closed form tested against torch's FLOP counter) and widgets.inception_analysis (what the page says
 about it). The model is measured once per kernel (cached).
 """
-from widgets.views.inception._legacy import (BranchShareView, NetworkExplorer, TestTimeCost, branch_share_view,
-                                             network_view, test_time_view)
 from widgets.views.inception.explorer import CUSTOM, ModuleExplorer, module_explorer_view
+from widgets.views.inception.network import NetworkExplorer, network_view
+from widgets.views.inception.shares import BranchShareView, branch_share_view
 from widgets.views.inception.table1 import Table1View, table1_view
+from widgets.views.inception._legacy import TestTimeCost, test_time_view
 
 __all__ = ["CUSTOM", "BranchShareView", "ModuleExplorer", "NetworkExplorer", "Table1View", "TestTimeCost",
            "branch_share_view", "module_explorer_view", "network_view", "table1_view", "test_time_view"]
