@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import re
+import threading
+from types import SimpleNamespace
 
 import pytest
 
@@ -112,3 +114,129 @@ def test_explorer_says_adds_when_a_reduction_is_wider_than_its_input():
     assert "saves" not in ex.numbers.value
     for branch in ("3×3", "5×5"):  # a positive amount after "adds", never "saves -…"
         assert re.search(rf"{branch} reduce adds</td><td[^>]*>[0-9][0-9.,]* M<", ex.numbers.value), branch
+
+
+# ----------------------------------------------------------------------------- c. the network
+def _click(net, name: str | None):
+    """What plotly does when a stage is clicked: the trace dispatches to its registered on_click callbacks."""
+    inds = [] if name is None else [net.names.index(name)]
+    net.tr("network", "nodes")._dispatch_on_click(SimpleNamespace(point_inds=inds), None)
+
+
+def test_network_click_goes_through_the_registered_guarded_handler():
+    net = V.NetworkExplorer()
+    _click(net, "inception4e")
+    assert net.controls["stage"].value == "inception4e" and "14×14×528 → 14×14×832" in net.detail.value
+    assert net.tr("network", "ring").x == (net.nodes[net.names.index("inception4e")]["x"],)
+    net.tr("network", "nodes")._dispatch_on_click(SimpleNamespace(point_inds=[999]), None)  # no such stage
+    assert net.controls["stage"].value == "inception4e" and "Something went wrong" in net.status.value
+
+
+def test_network_click_waits_for_the_section_lock():
+    """A click and a background drawing never write the figures at once: the click takes the lock."""
+    net = V.NetworkExplorer()
+    held, release = threading.Event(), threading.Event()
+
+    def hold():
+        with net.lock:
+            held.set()
+            release.wait(5)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert held.wait(5)
+    clicker = threading.Thread(target=_click, args=(net, "inception5b"))
+    clicker.start()
+    clicker.join(0.3)
+    assert clicker.is_alive() and net.controls["stage"].value == "inception4a"
+    release.set()
+    clicker.join(5)
+    holder.join(5)
+    assert net.controls["stage"].value == "inception5b"
+
+
+def test_network_every_stage_has_bars_that_add_up(measured):
+    net = V.NetworkExplorer()
+    macs = {r.name: r.macs for r in measured.rows} | {a.name: a.macs for a in measured.aux}
+    for name in net.names:
+        net.controls["stage"].set(name)
+        light, dark = net.tr("bars", "light"), net.tr("bars", "dark")
+        assert sum(light.y) + sum(dark.y) == pytest.approx(macs[name] / 1e6), name
+        assert len(light.x) == len(light.y) == len(dark.y)
+
+
+def test_network_titles_count_layers_right():
+    net = V.NetworkExplorer(stage="conv2+conv3")
+    title = net.figures["bars"].layout.title
+    assert title.text == "conv2+conv3: 2 layers"  # a 1×1 and a 3×3, not "one layer"
+    net.controls["stage"].set("fc")
+    assert title.text == "fc: one layer"
+    net.controls["stage"].set("maxpool2")
+    assert "no weights" in title.text and "56×56×192 → 28×28×192" in net.detail.value
+
+
+def test_network_aux_detail_follows_the_model():
+    from widgets.googlenet import AUX_LOSS_WEIGHT, GoogLeNet
+    net = V.NetworkExplorer(stage="aux2")
+    head = GoogLeNet().aux2
+    assert f"dropout {head.dropout.p:.0%}" in net.detail.value and f"loss × {AUX_LOSS_WEIGHT:g}" in net.detail.value
+    assert f"1×1 conv {head.conv[0].out_channels}" in net.detail.value
+    assert f"FC {head.fc1.out_features}" in net.detail.value
+    assert (head.pool.kernel_size, head.pool.stride) == (5, 3) and "5×5/3 avg pool" in net.detail.value
+
+
+def test_network_bad_stage_keeps_default():
+    net = V.NetworkExplorer(stage="inception9z")
+    assert net.controls["stage"].value == "inception4a" and "stage = inception9z" in net.status.value
+    assert "inception4a: its four branches" == net.figures["bars"].layout.title.text
+
+
+# ----------------------------------------------------------------------------- c. shares
+def test_shares_toggle_changes_bars_and_summary():
+    sh = V.BranchShareView()
+    ch_bars, ch_text = tuple(sh.tr("shares", "3x3").y), sh.summary.value
+    assert tuple(sh.tr("shares", "3x3+5x5").y) == pytest.approx((0.625, 0.6, 0.5, 0.5625, 0.625, 2 / 3, 7 / 13, 7 / 13, 0.5))
+    assert "lowest 50.0% (inception4a and inception5b)" in ch_text and "from 4a to 4d" in ch_text
+    sh.controls["what"].set("macs")
+    assert tuple(sh.tr("shares", "3x3").y) != ch_bars and sh.summary.value != ch_text
+    assert "multiply-adds" in sh.summary.value and "highest 88.7% (inception3a)" in sh.summary.value
+    for i in range(9):  # the four branches fill each module's bar
+        assert sum(sh.tr("shares", k).y[i] for k in ("3x3", "5x5", "1x1", "pool")) == pytest.approx(1)
+    assert sh.set_values({"what": "weights"}) and sh.controls["what"].value == "macs"
+
+
+# ----------------------------------------------------------------------------- d. test-time cost
+def test_testtime_defaults_are_the_papers_144_crops(measured):
+    tt = V.TestTimeCost()
+    assert "= <b>144</b>" in tt.numbers.value
+    assert tt.tr("cost", "setting").x == (144 * measured.total_macs,) * 2
+    assert tt.tr("cost", "setting").name == "your setting: 144 passes"
+
+
+def test_testtime_fields_move_the_line(measured):
+    tt = V.TestTimeCost()
+    line = tt.tr("cost", "setting")
+    for name, value, crops, passes in (("scales", 2, 72, 72), ("squares", 1, 24, 24), ("crops_per_square", 5, 20, 20),
+                                       ("mirrors", 1, 10, 10), ("models", 7, 10, 70)):
+        tt.controls[name].set(value)
+        assert f"= <b>{crops}</b>" in tt.numbers.value and f"= <b>{passes}</b>" in tt.numbers.value
+        assert line.x == (passes * measured.total_macs,) * 2
+
+
+def test_testtime_bad_value_keeps_last_good_state():
+    tt = V.TestTimeCost(models=7)
+    field = tt.controls["scales"].widget
+    before, numbers = tt.tr("cost", "setting").x, tt.numbers.value
+    field.text.value = "9"
+    assert "Enter a value from 1 to 8" in field.msg.value and field.value == 4
+    assert tt.tr("cost", "setting").x == before and tt.numbers.value == numbers
+    built = V.TestTimeCost(mirrors=3)
+    assert "mirrors = 3" in built.status.value and built.controls["mirrors"].value == 2
+
+
+def test_testtime_table_shows_the_cost_steps():
+    w = V.test_time_view()
+    text = w.children[0].value
+    assert "1 → 10 crops costs 10× the forward passes and removes 0.92 points" in text
+    assert "10 → 144 crops costs 14.4× the forward passes and removes 1.26 points" in text
+    assert "-3.45%" in text and "-3.40%" in text

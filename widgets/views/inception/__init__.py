@@ -9,7 +9,7 @@ from widgets.views.inception.explorer import CUSTOM, ModuleExplorer, module_expl
 from widgets.views.inception.network import NetworkExplorer, network_view
 from widgets.views.inception.shares import BranchShareView, branch_share_view
 from widgets.views.inception.table1 import Table1View, table1_view
-from widgets.views.inception._legacy import TestTimeCost, test_time_view
+from widgets.views.inception.testtime import TestTimeCost, test_time_view
 
 __all__ = ["CUSTOM", "BranchShareView", "ModuleExplorer", "NetworkExplorer", "Table1View", "TestTimeCost",
            "branch_share_view", "module_explorer_view", "network_view", "table1_view", "test_time_view"]
