@@ -240,3 +240,16 @@ def test_testtime_table_shows_the_cost_steps():
     assert "1 → 10 crops costs 10× the forward passes and removes 0.92 points" in text
     assert "10 → 144 crops costs 14.4× the forward passes and removes 1.26 points" in text
     assert "-3.45%" in text and "-3.40%" in text
+
+
+def test_explorer_link_round_trip():
+    """A link names the row alone when a Table 1 row is shown; typed sizes travel with row=custom."""
+    ex = V.ModuleExplorer()
+    ex.controls["row"].set("inception4c")
+    assert ex.changed_values() == {"row": "inception4c"}
+    ex.controls["ch5x5"].set(40)
+    typed = ex.changed_values()
+    assert typed["row"] == V.CUSTOM and typed["ch5x5"] == 40 and typed["in_channels"] == 512
+    again = V.ModuleExplorer(**{k: str(v) for k, v in typed.items()})
+    assert again.spec() == ex.spec() and again.controls["row"].value == V.CUSTOM
+    assert again.tr("module", "reduced").y == ex.tr("module", "reduced").y

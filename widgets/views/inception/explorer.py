@@ -72,6 +72,14 @@ class ModuleExplorer(Section):
         self._follow_fields()
         return ignored
 
+    def changed_values(self):
+        """A Table 1 row implies its sizes: a link names the row alone, or the row 'custom' and the sizes."""
+        changed = super().changed_values()
+        if self.controls["row"].value != CUSTOM:
+            for k in FIELD_NAMES:
+                changed.pop(k, None)
+        return changed
+
     def _load_row(self) -> None:
         name = self.controls["row"].value
         if name == CUSTOM:
