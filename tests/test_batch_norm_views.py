@@ -147,3 +147,31 @@ def test_inference_bad_digit_keeps_the_last_good_one():
     assert s.controls["example"].value == 0 and "example = 9999" in s.status.value
     s.controls["example"].widget.text.value = "2.5"
     assert s.controls["example"].value == 0 and "whole number" in s.controls["example"].widget.msg.value
+
+
+# --------------------------------------------------------------------------- f. training
+def test_training_runs_in_the_background_and_draws_both_networks():
+    s = V.Training(steps=20, depth=3)
+    assert not s.lazy.built and "Press Train" in s.summary.value
+    s.task.start_button.click()
+    s.task.join(120)
+    assert s.lazy.built and len(s.tr("curves", "plain loss").y) == 20 and len(s.tr("curves", "BN grad 0").y) == 3
+    assert "this run" in s.summary.value and "3 hidden layers" in s.summary.value
+    assert "Without BN the network" in s.summary.value
+    assert not any(a.name == "placeholder" for a in s.figures["curves"].layout.annotations)
+
+
+def test_training_stop_and_a_second_start_refused():
+    s = V.Training(steps=2000)
+    s.task.start_button.click()
+    assert not s.task.start(lambda progress, stop: None)          # one worker per section
+    assert "Already running" in s.task.status.value
+    s.task.stop()
+    s.task.join(30)
+    assert not s.task.running and "Stopped" in s.task.status.value
+
+
+def test_training_bad_values_refused():
+    s = V.Training(lr="fast", steps=0)
+    assert s.controls["lr"].value == 0.5 and s.controls["steps"].value == 300
+    assert "lr = fast" in s.status.value and "steps = 0" in s.status.value

@@ -6,6 +6,7 @@ runs, which are run here once each (seeded, so the page shows the same)."""
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from functools import lru_cache
 
 import numpy as np
@@ -13,6 +14,7 @@ import pytest
 
 from claims import Claim, check, markdown
 from widgets import batchnorm as bn
+from widgets.bn_analysis import grad_ratio
 from widgets.views import batch_norm as V
 
 NB = "02_batch_norm.ipynb"
@@ -31,6 +33,40 @@ def _undo_gap() -> float:
 def _autograd_gap() -> float:
     s = V.Backprop()
     return float(np.max(np.abs(np.asarray(s.tr("terms", "sum").y) - np.asarray(s.tr("terms", "autograd").y))))
+
+
+@lru_cache(maxsize=None)
+def _training_run(**changes):
+    """Section f's run at the page's defaults (with `changes`), as the Train button runs it."""
+    from widgets import bn_training as bt
+
+    cfg = V.Training(**changes).config()
+    with _as_on_the_page():
+        return bt.compare(cfg, variants=("plain", "BN"))
+
+
+@contextmanager
+def _as_on_the_page():
+    """The page's torch settings (one thread, denormals flushed) for one run, then this process's again."""
+    import torch
+
+    threads = torch.get_num_threads()
+    V.common.setup_torch()
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+        torch.set_flush_denormal(False)
+
+
+def _sat_threshold() -> float:
+    from widgets.bn_training import SATURATION
+
+    return SATURATION[_config().activation]
+
+
+def _config():
+    return V.Training().config()
 
 
 def _exponent(v: float) -> float:
@@ -56,6 +92,17 @@ CLAIMS = [
     Claim(NB, r"over ([0-9]+) training steps", lambda: V.inference.STEPS),
     Claim(NB, r"with momentum ([0-9.]+) by default", lambda: V.InferenceStats().controls["momentum"].default),
     Claim(NB, r"for the default momentum (\d\.\d+)", lambda: V.InferenceStats().controls["momentum"].default),
+    # f. the training set-up at its defaults
+    Claim(NB, r"\(([0-9]+) hidden layers of \d+ units", lambda: _config().depth),
+    Claim(NB, r"hidden layers of ([0-9]+) units", lambda: _config().width),
+    Claim(NB, r"from ([0-9,]+) training images", lambda: len(bn.digits_inputs("train"))),
+    Claim(NB, r"mini-batches of ([0-9]+);", lambda: _config().batch_size),
+    Claim(NB, r"([0-9,]+) images are held out", lambda: len(bn.digits_inputs("test"))),
+    Claim(NB, r"with the defaults \(sigmoid, learning rate ([0-9.]+)\)", lambda: _config().lr),
+    Claim(NB, r"\$\\ln 10 = ([0-9.]+)\$ \(chance\); with BN", lambda: math.log(10), tol=5e-3),
+    Claim(NB, r"more than \$10\^(\d)\$ times smaller",
+          lambda: _exponent(1 / grad_ratio(_training_run()["plain"].grad_norm_init))),
+    Claim(NB, r"derivative below ([0-9]+) % of its maximum", lambda: 100 * _sat_threshold()),
     Claim(NB, r"the table gives the largest difference \(~\$10\^\{(-\d+)\}\$\)", lambda: _exponent(_autograd_gap()), tol=1),
 ]
 
@@ -100,6 +147,31 @@ def test_d_at_m_2_says_plus_minus_one_only_up_to_eps():
     assert 0.5 < near < 1.0                                  # not all: two close values give less
     assert f"Here {near:.1%} of the batches" in s.stats.value
     assert outs.max() < 1.0                                  # eps keeps every output inside +-1
+
+
+# --------------------------------------------------------------------------- f. the default run
+def test_f_default_run_says_what_the_prose_says():
+    from widgets.bn_training import CHANCE_LOSS
+
+    out = _training_run()
+    p, b = out["plain"], out["BN"]
+    assert abs(p.recent_loss - CHANCE_LOSS) < 0.05 and abs(p.final_train_loss - CHANCE_LOSS) < 0.05  # sits at chance
+    assert b.recent_loss < 0.1 and b.final_train_loss < 0.1                                          # falls below 0.1
+    assert 0.5 < grad_ratio(b.grad_norm_init) < 2                                                    # about the same size
+
+
+def test_f_tanh_at_init_scale_4_saturates_without_bn():
+    out = _training_run(activation="tanh", init_scale=4.0)
+    assert np.mean(out["plain"].saturation_final) > 0.5 > 10 * np.mean(out["BN"].saturation_final)
+
+
+def test_f_sentences_follow_the_run():
+    from widgets.bn_analysis import training_sentences
+
+    said = " ".join(training_sentences(_training_run(), "sigmoid"))
+    r = grad_ratio(_training_run()["plain"].grad_norm_init)
+    assert "Without BN the network stayed at chance" in said and "with BN it trained" in said
+    assert f"{1 / r:,.0f} times smaller" in said and "sigmoid′ ≤ ¼" in said and "Try *tanh*" in said
 
 
 def bn_num(v: float) -> str:

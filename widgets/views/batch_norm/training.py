@@ -1,0 +1,116 @@
+"""Section f: a deep MLP on digits, plain vs BN: loss curves, gradient norm per layer, saturation per layer."""
+from __future__ import annotations
+
+import ipywidgets as ipw
+import numpy as np
+import plotly.graph_objects as go
+
+from widgets.bn_analysis import grad_ratio, num as _f, training_sentences
+from widgets.progress import from_progress
+from widgets.views.batch_norm.common import (VARIANT_COLORS, WIDE, BNSection, LazyFigure, clear_placeholder,
+                                             placeholder, sentences, setup_torch, table, training_data_line)
+
+NETS = ("plain", "BN")
+
+
+class Training(BNSection):
+    """Train the plain and the BN network in the background; draw both runs when they are done."""
+
+    name, title, css = "training", "f. What BN buys in training: loss, gradients, saturation", ("bn-sec-f",)
+
+    def build(self):
+        self.choice("activation", "activation", ["sigmoid", "tanh"], "sigmoid", layout=ipw.Layout(width="220px"))
+        self.slider("depth", "hidden layers", 8, 2, 10, kind=ipw.IntSlider, continuous_update=False, width="300px")
+        self.number("lr", "learning rate", 0.5, min=1e-4, max=50)
+        self.number("init_scale", "init scale", 1.0, min=0.01, max=20)
+        self.number("steps", "steps", 300, min=20, max=2000, integer=True)
+        self.add_task("Train", self.start)
+        self.summary = ipw.HTML("<b>Press Train</b> to train the plain and the BN network.")
+        self.lazy = LazyFigure(self, "curves", self._build_figure,
+                               "<b>Press Train</b> to draw the loss curves, the gradient norm per layer and the "
+                               "fraction of saturated units of both networks.")
+
+    def _build_figure(self) -> None:
+        fig = self.figure("curves", height=450, barmode="group", **WIDE)
+        fig.set_subplots(rows=1, cols=3, horizontal_spacing=0.07,
+                         subplot_titles=("training loss (mini-batch)", "‖dL/dW‖ per hidden layer (log)",
+                                         "fraction of saturated units per layer"))
+        for name in NETS:
+            c = VARIANT_COLORS[name]
+            self.trace("curves", f"{name} loss", go.Scatter(mode="lines", name=name, line=dict(color=c),
+                                                            legendgroup=name), 1, 1)
+            self.trace("curves", f"{name} grad 0", go.Scatter(mode="lines+markers", name=f"{name}, step 0",
+                                                              line=dict(color=c, dash="dot"), legendgroup=name), 1, 2)
+            self.trace("curves", f"{name} grad last", go.Scatter(mode="lines+markers", name=f"{name}, last step",
+                                                                 line=dict(color=c), legendgroup=name), 1, 2)
+            self.trace("curves", f"{name} sat 0", go.Bar(name=f"{name}, step 0 (pale) / last", legendgroup=name,
+                                                         marker=dict(color=c, opacity=0.4), showlegend=False), 1, 3)
+            self.trace("curves", f"{name} sat last", go.Bar(name=f"{name}, last step", marker_color=c, legendgroup=name,
+                                                            showlegend=False), 1, 3)
+        fig.update_xaxes(title_text="SGD step", row=1, col=1)
+        fig.update_xaxes(title_text="hidden layer (1 = next to the input)", row=1, col=2)
+        fig.update_xaxes(title_text="hidden layer", row=1, col=3)
+        fig.update_yaxes(type="log", exponentformat="power", row=1, col=2)
+        fig.update_yaxes(range=[0, 1], row=1, col=3)
+        placeholder(fig, "Training… the curves appear when both runs are done")
+
+    def update(self, changed):
+        """Nothing to redraw: the controls set the next run (the summary names the settings of the one shown)."""
+
+    def config(self):
+        from widgets import bn_training as bt
+
+        c = self.values()
+        return bt.Config(activation=c["activation"], depth=int(c["depth"]), lr=c["lr"], init_scale=c["init_scale"],
+                         steps=int(c["steps"]), smoothness=False)
+
+    def start(self) -> None:
+        from widgets import bn_training as bt
+
+        cfg = self.config()
+        self.lazy.get()
+
+        def work(progress, stop):
+            setup_torch()
+            return bt.compare(cfg, variants=NETS, callback=from_progress(progress), stop_event=stop)
+
+        self.task.start(work, lambda out: self.show(out, cfg))
+
+    def show(self, out: dict, cfg) -> None:
+        """Draw a finished (or stopped) run; runs under the section's lock (SectionTask.draw)."""
+        if not out:
+            return
+        with self.drawing("curves"):
+            clear_placeholder(self.figures["curves"])
+            for name, r in out.items():
+                layers = list(range(1, len(r.grad_norm_init) + 1))
+                self.tr("curves", f"{name} loss").update(x=list(range(len(r.loss))), y=r.loss)
+                self.tr("curves", f"{name} grad 0").update(x=layers, y=r.grad_norm_init)
+                self.tr("curves", f"{name} grad last").update(x=layers, y=r.grad_norm_final)
+                self.tr("curves", f"{name} sat 0").update(x=layers, y=r.saturation_init)
+                self.tr("curves", f"{name} sat last").update(x=layers, y=r.saturation_final)
+        self.summary.value = table(_rows(out, cfg)) + sentences(training_sentences(out, cfg.activation))
+
+    def layout(self):
+        c = self.controls
+        controls = ipw.HBox([c[k].widget for k in ("activation", "depth", "lr", "init_scale", "steps")],
+                            layout=ipw.Layout(flex_flow="row wrap"))
+        return [training_data_line(), controls, self.task.widget, self.summary, self.status, self.lazy.box]
+
+
+def _rows(out: dict, cfg) -> list[tuple[str, str]]:
+    rows = [("this run", f"{cfg.activation}, {cfg.depth} hidden layers, learning rate {cfg.lr:g}, "
+                         f"init scale {cfg.init_scale:g}, {cfg.steps} steps")]
+    for name, r in out.items():
+        rows.append((f"{name}: final training loss / test accuracy",
+                     f"{_f(r.final_train_loss)} / {_f(r.test_accuracy * 100, 1)}%" + (" (stopped)" if r.stopped else "")))
+        rows.append((f"{name}: ‖dL/dW₁‖ / ‖dL/dW_last‖ at step 0 (1 = no vanishing)", _f(grad_ratio(r.grad_norm_init))))
+        rows.append((f"{name}: mean fraction of saturated units, step 0 → last step",
+                     f"{_f(float(np.mean(r.saturation_init)), 3)} → {_f(float(np.mean(r.saturation_final)), 3)}"
+                     if r.saturation_final else "—"))
+    return rows
+
+
+def training_section(**values) -> ipw.Widget:
+    """f. Plain vs BN deep MLP on digits: loss curves, gradient norm per layer, saturation per layer."""
+    return Training(**values).widget
