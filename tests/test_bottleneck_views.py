@@ -2,11 +2,14 @@
 bad values refused with a message, and the background work drawn under the section's lock."""
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
 from widgets import conv1x1 as C
 from widgets.views import bottleneck as V
+from widgets.views.bottleneck import calculator as VC
 
 
 # --------------------------------------------------------------------------- a1. one channel
@@ -76,3 +79,86 @@ def test_many_channels_bad_values_keep_the_defaults():
     s = V.ManyChannels(row="7", n_filters="x")
     assert s.values()["row"] == 1 and s.values()["n_filters"] == 4
     assert "row = 7" in s.status.value and "n_filters = x" in s.status.value
+
+
+# --------------------------------------------------------------------------- b + c. the cost calculator
+def _calculator(**values):
+    return V.CostCalculator(autorun_timing=False, **values)
+
+
+def test_calculator_defaults_are_the_notes_example():
+    s = _calculator()
+    assert s.name == "cost" and "lesson-cost-calculator" in s.widget._dom_classes
+    assert "28·28·32·5·5·192 = 120,422,400" in s.formulas.value
+    assert "2,408,448 + 10,035,200 = 12,443,648" in s.formulas.value and "≈ 9.68×" in s.formulas.value
+    assert s.flops.value.count("✓ equal") == 2 and "240,844,800 FLOPs ÷ 2 = 120,422,400" in s.flops.value
+    assert s.tr("bars", "macs.direct").y == (120_422_400,)
+    assert s.tr("bars", "macs.reduce").y == (2_408_448,) and s.tr("bars", "macs.conv").y == (10_035_200,)
+    assert s.tr("bars", "weights.direct").y == (153_600,) and s.tr("bars", "weights.conv").text == ("15,872",)
+
+
+def test_calculator_sizes_and_the_bottleneck_switch():
+    s = _calculator(height=14, width=14, ch_in=256, k=3, ch_out=64, ch_red=32)
+    assert "14·14·64·3·3·256 = 28,901,376" in s.formulas.value
+    assert "1,605,632 + 3,612,672 = 5,218,304" in s.formulas.value
+    s.controls["ch_red"].set(300)                        # past the break-even width: it costs more
+    assert "as many</b> multiplications as going direct: here it costs more" in s.formulas.value
+    s.controls["bottleneck"].set(False)
+    assert s.tr("bars", "macs.reduce").y == () and "bottleneck path" not in s.formulas.value
+    assert s.flops.value.count("✓ equal") == 1
+    s.controls["bottleneck"].set(True)
+    assert "bottleneck path: multiplications" in s.formulas.value
+
+
+@pytest.mark.parametrize("name,raw,why", [("k", "4", "odd kernel"), ("height", "0", "from 1 to"),
+                                          ("ch_in", "2.5", "whole number"), ("width", "abc", "not a number")])
+def test_calculator_bad_sizes_keep_the_notes_example(name, raw, why):
+    s = _calculator(**{name: raw})
+    assert s.read_shape() == VC.B.ConvShape.notes()
+    assert why in s.status.value and "120,422,400" in s.formulas.value
+    s.controls[name].widget.text.value = raw           # typed on the page: the message sits beside the field
+    assert why in s.controls[name].widget.msg.value and "120,422,400" in s.formulas.value
+
+
+def test_timing_runs_on_the_task_and_marks_itself_stale():
+    s = _calculator(height=8, width=8, ch_in=16, k=3, ch_out=8, ch_red=4)
+    s.start_timing()
+    s.task.join(60)
+    assert "Done: 21 repeats" in s.task.status.value
+    assert len(s.tr("timing", "direct").x) == len(s.tr("timing", "bottleneck").x) == 21
+    assert "8×8×16, 3×3 conv, 8 filters, ch_red 4" in s.timing.value and "measured speed-up" in s.timing.value
+    s.controls["height"].set(9)
+    assert "The sizes changed since the last timing" in s.timing.value
+
+
+def test_sizes_changed_while_timing_show_the_result_as_stale(monkeypatch):
+    """The result of a run started on the old sizes arrives after the learner typed new ones."""
+    gate, started = threading.Event(), threading.Event()
+    real = VC.B.time_paths
+
+    def slow_time_paths(shape, **kw):
+        started.set()
+        gate.wait(10)
+        return real(shape, repeats=3, warmup=0)
+
+    monkeypatch.setattr(VC.B, "time_paths", slow_time_paths)
+    s = _calculator(height=8, width=8, ch_in=16, k=3, ch_out=8, ch_red=4)
+    s.start_timing()
+    assert started.wait(10)
+    s.controls["ch_red"].set(2)
+    gate.set()
+    s.task.join(30)
+    assert "ch_red 4" in s.timing.value and "The sizes changed since the last timing" in s.timing.value
+
+
+def test_timing_refuses_sizes_too_big_to_run():
+    s = _calculator(height=5000, width=5000, ch_in=256, k=3, ch_out=64, ch_red=32)
+    s.start_timing()
+    assert "would need about" in s.task.status.value and not s.task.running
+
+
+def test_recorded_benchmark_is_quoted_from_its_report():
+    s = _calculator()
+    rec = VC.B.recorded_timing()
+    assert rec.date_utc in s.recorded.value and f"{rec.runs[0].speedup:.2f}×" in s.recorded.value
+    assert f"In {rec.short} of {len(rec.runs)} settings" in s.recorded.value
