@@ -175,3 +175,57 @@ def test_training_bad_values_refused():
     s = V.Training(lr="fast", steps=0)
     assert s.controls["lr"].value == 0.5 and s.controls["steps"].value == 300
     assert "lr = fast" in s.status.value and "steps = 0" in s.status.value
+
+
+# --------------------------------------------------------------------------- f. sweeps
+def _button(root, label: str) -> ipw.Button:
+    return next(b for b in _walk(root) if isinstance(b, ipw.Button) and b.description == label)
+
+
+def test_two_sweep_buttons_share_one_worker(monkeypatch):
+    """Issue 10: both sweep buttons could run at once, two worker threads writing one FigureWidget.
+    Two starts in a row: the second is refused while the first runs."""
+    import threading
+    import time
+
+    from widgets import bn_training as bt
+
+    gate, calls = threading.Event(), []
+
+    def fake(name):
+        def sweep(cfg, values, progress=None, stop=None, **kw):
+            calls.append(name)
+            stop = stop or kw.get("stop_event")
+            while not gate.is_set() and not stop.is_set():
+                time.sleep(0.01)
+            return None
+        return sweep
+
+    monkeypatch.setattr(bt, "lr_sweep", fake("lr"))
+    monkeypatch.setattr(bt, "init_scale_sweep", fake("init_scale"))
+    box = V.sweeps_section()
+    _button(box, "Sweep learning rates").click()
+    time.sleep(0.3)
+    _button(box, "Sweep init scales").click()
+    time.sleep(0.3)
+    texts = " ".join(w.value for w in _walk(box) if isinstance(w, ipw.HTML))
+    gate.set()
+    assert calls == ["lr"], calls
+    assert "Already running" in texts
+
+
+def test_sweep_draws_its_own_column_and_says_what_trains():
+    s = V.Sweeps(lr_steps=20, scale_steps=20)
+    assert s.start(V.sweeps.SWEEPS[0])
+    assert s.start_buttons["scale"].disabled and s.start_buttons["lr"].disabled    # one worker for both
+    s.task.join(300)
+    assert s.tr("sweeps", "lr plain").x == V.sweeps.SWEEPS[0].values and not s.tr("sweeps", "scale plain").x
+    assert "learning rates that train" in s.summary["lr"].value and "20 steps per run" in s.summary["lr"].value
+    names = [a.name for a in s.figures["sweeps"].layout.annotations]
+    assert "placeholder lr" not in names and "placeholder scale" in names
+
+
+def test_sweeps_bad_steps_refused():
+    s = V.Sweeps(scale_steps=0, lr_activation="relu")
+    assert s.controls["scale_steps"].value == 150 and s.controls["lr_activation"].value == "tanh"
+    assert "scale_steps = 0" in s.status.value

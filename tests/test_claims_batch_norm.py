@@ -59,10 +59,35 @@ def _as_on_the_page():
         torch.set_flush_denormal(False)
 
 
+@lru_cache(maxsize=None)
+def _sweep(key: str):
+    """One sweep at the page's defaults, as its button runs it."""
+    from widgets import bn_training as bt
+
+    sw = next(sw for sw in V.sweeps.SWEEPS if sw.key == key)
+    with _as_on_the_page():
+        return getattr(bt, sw.fn)(V.Sweeps().config(sw), list(sw.values))
+
+
+def _first_failing_above_trained(res, name: str) -> float:
+    best = res.largest_training(name)
+    return min(v for v, t in zip(res.values, res.trains[name]) if not t and v > best)
+
+
+def _trained(res, name: str) -> list[float]:
+    return [v for v, t in zip(res.values, res.trains[name]) if t]
+
+
 def _sat_threshold() -> float:
     from widgets.bn_training import SATURATION
 
     return SATURATION[_config().activation]
+
+
+def _trains_below() -> float:
+    from widgets.bn_training import TRAINS_BELOW
+
+    return TRAINS_BELOW
 
 
 def _config():
@@ -103,6 +128,18 @@ CLAIMS = [
     Claim(NB, r"more than \$10\^(\d)\$ times smaller",
           lambda: _exponent(1 / grad_ratio(_training_run()["plain"].grad_norm_init))),
     Claim(NB, r"derivative below ([0-9]+) % of its maximum", lambda: 100 * _sat_threshold()),
+    # f. the sweeps at their defaults
+    Claim(NB, r"both networks \(same seed, ([0-9]+) steps\)", lambda: V.sweeps.STEPS),
+    Claim(NB, r"final training loss is below ([0-9.]+) \(chance", lambda: _trains_below()),
+    Claim(NB, r"\(chance is \$\\ln 10 = ([0-9.]+)\$", lambda: math.log(10), tol=5e-3),
+    Claim(NB, r"the plain network trains up to ([0-9.]+) and", lambda: _sweep("lr").largest_training("plain")),
+    Claim(NB, r"and fails from ([0-9.]+) on", lambda: _first_failing_above_trained(_sweep("lr"), "plain")),
+    Claim(NB, r"the BN network still trains at ([0-9.]+)\.", lambda: _sweep("lr").largest_training("BN")),
+    Claim(NB, r"the learning rate is fixed \(([0-9.]+)\)", lambda: V.Sweeps().config(V.sweeps.SWEEPS[1]).lr),
+    Claim(NB, r"multiplied by ([0-9.]+) … \d", lambda: min(V.sweeps.SWEEPS[1].values)),
+    Claim(NB, r"multiplied by [0-9.]+ … ([0-9.]+)\.", lambda: max(V.sweeps.SWEEPS[1].values)),
+    Claim(NB, r"\(([0-9.]+) and [0-9.]+ with the defaults\)", lambda: min(_trained(_sweep("scale"), "plain"))),
+    Claim(NB, r"\([0-9.]+ and ([0-9.]+) with the defaults\)", lambda: max(_trained(_sweep("scale"), "plain"))),
     Claim(NB, r"the table gives the largest difference \(~\$10\^\{(-\d+)\}\$\)", lambda: _exponent(_autograd_gap()), tol=1),
 ]
 
@@ -172,6 +209,14 @@ def test_f_sentences_follow_the_run():
     r = grad_ratio(_training_run()["plain"].grad_norm_init)
     assert "Without BN the network stayed at chance" in said and "with BN it trained" in said
     assert f"{1 / r:,.0f} times smaller" in said and "sigmoid′ ≤ ¼" in said and "Try *tanh*" in said
+
+
+def test_sweeps_default_runs():
+    """'only the middle of the range trains' without BN (exactly two values); 'With BN every scale trains'."""
+    scale = _sweep("scale")
+    assert len(_trained(scale, "plain")) == 2 and all(scale.trains["BN"])
+    lr = _sweep("lr")
+    assert _trained(lr, "plain") == [v for v in lr.values if v <= lr.largest_training("plain")]
 
 
 def bn_num(v: float) -> str:
