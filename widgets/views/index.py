@@ -1,56 +1,111 @@
-"""The landing page: a card per lesson with its promise and a link, and the device in use."""
+"""The landing page: a card per lesson with its promise and a link, the device in use, and the
+course's other editions (English <-> 中文).
+
+Each edition is a folder of notebooks: the English one is notebooks/, the others notebooks/<lang>/
+(notebooks/zh/). A card links to the lesson in the page's own edition when that notebook exists;
+otherwise it says the lesson is coming and links the English one. The words are in
+widgets/views/locales/<lang>/index.json (keys `index.*`); the numbers come from the lessons' maths
+and are formatted the same way in every language.
+"""
 from __future__ import annotations
 
 import html
+import os
 from pathlib import Path
 
 import ipywidgets as ipw
+import torch
 
 from widgets.bottleneck import NOTES_SHAPE, ConvShape, bottleneck_cost, direct_cost
 from widgets.scaling import tanh_unit
 from widgets.train import select_device
+from widgets.views import i18n
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+LESSONS = ("01_feature_scaling", "02_batch_norm", "03_bottleneck", "04_inception", "05_live_training")
+CARD_STYLE = "border:1px solid #ddd;border-radius:8px;padding:12px 16px;margin:8px 0;max-width:820px"
 
 
-def _promises() -> list[tuple[str, str, str]]:
-    """Each card's one-line promise; its numbers come from the lessons' own maths."""
+def edition(lang: str) -> Path:
+    """The folder of the `lang` edition's notebooks."""
+    return NOTEBOOKS if lang == "en" else NOTEBOOKS / lang
+
+
+def _href(target: Path, lang: str) -> str:
+    """`target` relative to the `lang` edition's folder, as a page link (./x.ipynb, ../x.ipynb, ./zh/x.ipynb)."""
+    rel = Path(os.path.relpath(target, edition(lang))).as_posix()
+    return rel if rel.startswith("../") else f"./{rel}"
+
+
+def _numbers() -> dict[str, str]:
+    """The numbers the cards quote, from the lessons' own maths (language-independent)."""
     sat = tanh_unit(0.1, 20.0)
     notes = ConvShape(**NOTES_SHAPE)
-    return [
-        ("01_feature_scaling", "Feature scaling and tanh saturation",
-         f"Why tanh(0.1·20) = {sat.a:.3f} is a dead end for learning (its slope is {sat.dadz:.3f}), and why "
-         "standardised inputs let gradient descent take big steps."),
-        ("02_batch_norm", "Batch Normalization",
-         "Normalise every layer's inputs per mini-batch: the statistics, the three-term gradient, inference "
-         "averages, and what BN really buys."),
-        ("03_bottleneck", "1×1 convolutions and the bottleneck",
-         f"{direct_cost(notes).macs:,} multiplications become {bottleneck_cost(notes).macs:,}: the arithmetic, "
-         "checked by PyTorch's FLOP counter and by the clock."),
-        ("04_inception", "The Inception module and GoogLeNet",
-         "The paper's Table 1, measured on a real model: where GoogLeNet's weights and multiply-adds go, and "
-         "where the paper's own table disagrees with its columns."),
-        ("05_live_training", "Train an Inception network live",
-         "Train GoogLeNet on real digits, on the GPU when there is one, and watch loss and accuracy move."),
-    ]
+    return {"a": f"{sat.a:.3f}", "slope": f"{sat.dadz:.3f}",
+            "direct": f"{direct_cost(notes).macs:,}", "bottleneck": f"{bottleneck_cost(notes).macs:,}"}
 
 
-def _card(stem: str, title: str, promise: str) -> str:
-    num = int(stem[:2])
-    ready = (NOTEBOOKS / f"{stem}.ipynb").exists()
-    link = (f"<a class='lesson-link' href='./{stem}.ipynb' target='_self' style='font-weight:600'>Open lesson {num} →</a>"
-            if ready else "<span style='color:#888'>coming soon</span>")
-    return (f"<div class='lesson-card' style='border:1px solid #ddd;border-radius:8px;padding:12px 16px;"
-            f"margin:8px 0;max-width:820px'><div style='font-size:1.15em;font-weight:600'>{num}. {html.escape(title)}</div>"
-            f"<div style='margin:6px 0;color:#333'>{html.escape(promise)}</div>{link}</div>")
+def _promises(lang: str = "en") -> list[tuple[str, str, str]]:
+    """(notebook stem, title, one-line promise) for each lesson, in `lang`."""
+    nums = _numbers()
+    return [(stem, i18n.t(lang, f"index.{stem}.title"), i18n.t(lang, f"index.{stem}.promise", **nums))
+            for stem in LESSONS]
 
 
-def course_index() -> ipw.Widget:
-    """The lesson cards and a banner naming the device training will use."""
-    dev = select_device()[1]
+def _link(stem: str, lang: str) -> str:
+    """The card's link: the lesson in this edition, else 'coming soon' and the English lesson."""
+    t = lambda key, **f: html.escape(i18n.t(lang, f"index.{key}", **f))  # noqa: E731
+    own = edition(lang) / f"{stem}.ipynb"
+    if own.exists():
+        return (f"<a class='lesson-link' href='{_href(own, lang)}' target='_self' style='font-weight:600'>"
+                f"{t('open', num=int(stem[:2]))}</a>")
+    soon = f"<span class='coming-soon' style='color:#888'>{t('coming_soon')}</span>"
+    english = NOTEBOOKS / f"{stem}.ipynb"
+    if lang == "en" or not english.exists():
+        return soon
+    return (f"{soon} &nbsp;<a class='lesson-link-en' href='{_href(english, lang)}' target='_self' hreflang='en'>"
+            f"{t('read_english')}</a>")
+
+
+def _card(stem: str, title: str, promise: str, lang: str = "en") -> str:
+    return (f"<div class='lesson-card' style='{CARD_STYLE}'>"
+            f"<div style='font-size:1.15em;font-weight:600'>{int(stem[:2])}. {html.escape(title)}</div>"
+            f"<div style='margin:6px 0;color:#333'>{html.escape(promise)}</div>{_link(stem, lang)}</div>")
+
+
+def _editions(lang: str) -> str:
+    """A line linking the landing page of every other edition that exists (its name in its own language)."""
+    links = [f"<a class='edition-link' href='{_href(edition(o) / '00_index.ipynb', lang)}' target='_self' "
+             f"hreflang='{o}' lang='{o}' style='font-weight:600'>{html.escape(i18n.LANGUAGE_NAMES[o])}</a>"
+             for o in i18n.LANGUAGES if o != lang and (edition(o) / "00_index.ipynb").exists()]
+    if not links:
+        return ""
+    return (f"<div class='editions' style='margin:8px 0;max-width:820px'>"
+            f"{html.escape(i18n.t(lang, 'index.other_editions'))} {' · '.join(links)}</div>")
+
+
+def device_sentence(lang: str = "en") -> str:
+    """Which device training will use and why: select_device()'s choice, said in `lang`."""
+    dev = select_device()[0]
+    t = lambda key, **f: i18n.t(lang, f"index.{key}", **f)  # noqa: E731
+    if dev.type == "cuda":
+        return t("device_cuda", name=torch.cuda.get_device_name(dev))
+    if dev.type == "mps":
+        return t("device_mps")
+    n = torch.get_num_threads()
+    threads = t("one_thread") if n == 1 else t("threads", n=n)
+    return t("device_cpu_build" if torch.version.cuda is None else "device_cpu_no_cuda", threads=threads)
+
+
+def course_index(lang: str = "en") -> ipw.Widget:
+    """The lesson cards in `lang`, a banner naming the device training will use, and the other editions."""
+    i18n.catalogue(lang)  # an unknown language is refused here, with the choices
     banner = ipw.HTML(f"<div class='device-banner' style='padding:8px 12px;background:#eef5ff;border-radius:6px;"
-                      f"max-width:820px'><b>Device:</b> {html.escape(dev)}</div>")
-    cards = ipw.HTML("".join(_card(*row) for row in _promises()))
-    box = ipw.VBox([banner, cards])
+                      f"max-width:820px'><b>{html.escape(i18n.t(lang, 'index.device'))}</b> "
+                      f"{html.escape(device_sentence(lang))}</div>")
+    editions = ipw.HTML(_editions(lang))
+    cards = ipw.HTML("".join(_card(*row, lang=lang) for row in _promises(lang)))
+    box = ipw.VBox([banner, editions, cards])
     box.add_class("course-index")
+    box.add_class(f"lang-{lang}")
     return box
