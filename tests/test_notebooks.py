@@ -7,8 +7,14 @@ from pathlib import Path
 
 import pytest
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+_ROOT = Path(__file__).resolve().parents[1] / "notebooks"
+# The English lessons, then each other edition's (notebooks/zh/...): all held to the same rules.
+NOTEBOOKS = sorted(_ROOT.glob("*.ipynb")) + sorted(_ROOT.glob("*/*.ipynb"))
 LESSONS = ["00_index", "01_feature_scaling", "02_batch_norm", "03_bottleneck", "04_inception", "05_live_training"]
+
+
+def _id(path: Path) -> str:
+    return path.stem if path.parent == _ROOT else f"{path.parent.name}/{path.stem}"
 
 
 def code_cells(path: Path):
@@ -22,14 +28,14 @@ def test_there_are_notebooks():
     assert all(n in LESSONS for n in names), f"unexpected notebook names: {names}"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_id)
 def test_stored_without_outputs(path):
     for cell in code_cells(path):
         assert cell.get("outputs") == [], f"{path.name}: a code cell has outputs (run `make strip`)"
         assert cell.get("execution_count") is None, f"{path.name}: a code cell has an execution count"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_id)
 def test_thin_cells(path):
     """Each code cell imports from widgets.views and calls one builder, leaving its widget as the value."""
     for cell in code_cells(path):
@@ -44,7 +50,7 @@ def test_thin_cells(path):
 
 
 @pytest.mark.notebook
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_id)
 def test_executes_headless(path):
     import nbformat
     from nbclient import NotebookClient
