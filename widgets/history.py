@@ -1,0 +1,306 @@
+"""Recorded runs for lesson 5's replay: where they may come from, what a valid one holds, and how
+a long one is drawn and played back in a fixed time. No UI code here.
+
+A history is the JSON `python -m widgets.train --history FILE` writes (format
+`widgets.train.history/1`): the run's settings, its final numbers and its events. A file that
+reaches the page is untrusted:
+
+* `find_history(text, roots)` accepts only an existing `.json` file under one of `roots` (the
+  shipped recordings and the learner's history folder), symbolic links resolved; everything else
+  gets one and the same message, so the page says nothing about other files.
+* `read_history(path)` refuses a file over `MAX_BYTES` before reading it, text that is not UTF-8
+  or not JSON, and, through `check_history`, more than `MAX_EVENTS` events, a missing or non-finite
+  field, a negative loss, an accuracy outside [0, 1]: each message names the field.
+* Strings that end up in a legend or a message pass through `plain_text` (plotly renders
+  `<a href>` and a few other tags inside legends).
+* `thin(x, y)` keeps at most `MAX_POINTS` points of a curve per redraw (each bucket's lowest and
+  highest point, so a spike stays visible); `replay_due` says how many events a replay of a
+  fixed duration has shown after a given time, so a long replay ends when its label says.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from widgets import data as D
+from widgets import train as T
+
+MAX_BYTES = 16 * 2**20      # 16 MiB: ~50,000 events; the shipped recording is 37 kB
+MAX_EVENTS = 50_000         # step and epoch events; record with --log-every N for longer runs
+MAX_POINTS = 2_000          # points per trace per redraw
+MAX_CROPS = 10              # multi-crop rows shown
+REPLAY_SECONDS = 6.0        # a replay lasts this long, whatever the number of events
+
+
+class HistoryError(ValueError):
+    """A history that cannot be replayed; the message is one line for the learner."""
+
+
+def default_history_dir() -> Path:
+    """The learner's history folder: $WIDGETS_HISTORY_DIR, else ~/.cache/widgets/histories."""
+    return Path(os.environ.get("WIDGETS_HISTORY_DIR", Path.home() / ".cache" / "widgets" / "histories"))
+
+
+# --------------------------------------------------------------------------- where from
+def find_history(text: str, roots: list[Path]) -> Path:
+    """The file `text` names: an existing .json file inside one of `roots` (a bare name is looked
+    up in each root in turn). Anything else raises HistoryError with one message for every case."""
+    text = str(text).strip()
+    refused = HistoryError(f"no file {plain_text(text, 120)} among the run histories this page reads "
+                           f"(.json files in {' or '.join(str(r) for r in roots)})")
+    if not text or "\x00" in text:
+        raise refused
+    given = Path(text).expanduser()
+    candidates = [given] if given.is_absolute() else [Path(r) / given for r in roots]
+    for cand in candidates:
+        try:
+            path = cand.resolve(strict=True)
+        except (OSError, RuntimeError):
+            continue
+        if path.suffix.lower() == ".json" and path.is_file() and any(_inside(path, r) for r in roots):
+            return path
+    raise refused
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        return path.is_relative_to(Path(root).resolve())
+    except OSError:
+        return False
+
+
+def read_history(path: str | os.PathLike) -> "History":
+    """Read and check a history file (see the module docstring for what is refused)."""
+    path = Path(path)
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size > MAX_BYTES:
+            raise HistoryError(f"{path.name} is {size / 2**20:.1f} MB; the page replays files up to "
+                               f"{MAX_BYTES / 2**20:.0f} MB (record with --log-every 10 or more)")
+        raw = f.read(MAX_BYTES + 1)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise HistoryError(f"{path.name} is not a text file (not UTF-8)") from None
+    return parse_history(text)
+
+
+def parse_history(text: str) -> "History":
+    """A history from its JSON text, checked."""
+    if len(text) > MAX_BYTES:
+        raise HistoryError(f"the history is over {MAX_BYTES / 2**20:.0f} MB")
+    try:
+        h = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        where = f", line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
+        raise HistoryError(f"not a JSON run history (it does not parse{where})") from None
+    return check_history(h)
+
+
+# --------------------------------------------------------------------------- what it holds
+# The fields the page draws from each kind of event: (lowest, highest, whole number?).
+FRACTION = (0.0, 1.0, False)
+NON_NEGATIVE = (0.0, math.inf, False)
+STEP_FIELDS = {"step": (0, 1e12, True), "epoch": NON_NEGATIVE, "loss": NON_NEGATIVE,
+               "main_loss": NON_NEGATIVE, "train_top1": FRACTION, "lr": NON_NEGATIVE,
+               "images_per_s": NON_NEGATIVE}
+EPOCH_FIELDS = {"epoch": (0, 1e9, True), "step": (0, 1e12, True), "test_loss": NON_NEGATIVE,
+                "test_top1": FRACTION, "test_top5": FRACTION}
+FINAL_FIELDS = {"test_top1": FRACTION, "test_top5": FRACTION, "test_loss": NON_NEGATIVE,
+                "raw_test_top1": FRACTION, "raw_test_top5": FRACTION}
+CROP_FIELDS = {"crops": (1, 1000, True), "top1": FRACTION, "top5": FRACTION,
+               "seconds": NON_NEGATIVE, "flops_per_image": (1, math.inf, False)}
+ENUMS = {"dataset": D.DATASETS, "schedule": T.SCHEDULES}
+
+
+@dataclass
+class History:
+    """A checked run history: only values of the right type and range, strings made plain."""
+
+    config: T.TrainConfig
+    events: list[dict]                    # "step" and "epoch" events in recorded order, checked fields only
+    final: dict = field(default_factory=dict)
+    crops: list[dict] = field(default_factory=list)
+    recorded: str = ""
+    device: str = ""
+    device_reason: str = ""
+    note: str = ""
+    seconds: float | None = None
+    diverged: bool = False
+    stopped: bool = False
+
+    @property
+    def total_steps(self) -> int:
+        return max([int(e["step"]) for e in self.events] + [1])
+
+
+def check_history(h: Any) -> History:
+    """Check a parsed history; HistoryError names the first bad field."""
+    if not isinstance(h, dict) or h.get("format") != T.HISTORY_FORMAT:
+        raise HistoryError(f"not a run history in format {T.HISTORY_FORMAT}")
+    raw_events = h.get("events")
+    if not isinstance(raw_events, list):
+        raise HistoryError("field 'events' must be a list of events")
+    if len(raw_events) > MAX_EVENTS:
+        raise HistoryError(f"the history has {len(raw_events):,} events; the page replays at most "
+                           f"{MAX_EVENTS:,} (record with --log-every 10 or more)")
+    events = [ev for i, e in enumerate(raw_events) if (ev := check_event(e, i)) is not None]
+    if not events:
+        raise HistoryError("the history has no step or epoch events to replay")
+    seconds, extras = h.get("seconds"), h.get("extras") or {}
+    if not isinstance(extras, dict):
+        raise HistoryError("field 'extras' must be an object")
+    return History(
+        config=check_config(h.get("config", {})), events=events, final=check_final(h.get("final", {})),
+        crops=check_crops(extras.get("crops")),
+        recorded=plain_text(h.get("recorded", ""), 40), device=plain_text(h.get("device", ""), 40),
+        device_reason=plain_text(h.get("device_reason", ""), 160), note=plain_text(h.get("note", ""), 600),
+        seconds=_number(seconds, "seconds", NON_NEGATIVE) if seconds is not None else None,
+        diverged=h.get("diverged") is True, stopped=h.get("stopped") is True)
+
+
+def check_event(e: Any, i: int) -> dict | None:
+    """The checked fields of event `i` (None for an event the replay does not draw: start, end)."""
+    if not isinstance(e, dict):
+        raise HistoryError(f"event {i} is not an object")
+    spec = {"step": STEP_FIELDS, "epoch": EPOCH_FIELDS}.get(e.get("event"))
+    if spec is None:
+        return None
+    out = {"event": e["event"]}
+    for name, bounds in spec.items():
+        if name not in e:
+            raise HistoryError(f"event {i} ({e['event']}) has no field '{name}'")
+        out[name] = _number(e[name], f"event {i} ({e['event']}): field '{name}'", bounds)
+    return out
+
+
+def check_config(d: Any) -> T.TrainConfig:
+    """The run's settings: known TrainConfig fields of the right type; unknown keys are dropped."""
+    if not isinstance(d, dict):
+        raise HistoryError("field 'config' must be an object")
+    kwargs = {f.name: _config_value(f, d[f.name]) for f in dataclasses.fields(T.TrainConfig) if f.name in d}
+    for name in ("width", "lr"):
+        if name in kwargs and not kwargs[name] > 0:
+            raise HistoryError(f"config.{name} must be positive")
+    for name in ("image_size", "epochs", "batch_size"):
+        if name in kwargs and not kwargs[name] >= 1:
+            raise HistoryError(f"config.{name} must be at least 1")
+    return T.TrainConfig(**kwargs)
+
+
+def _config_value(f: dataclasses.Field, v: Any) -> Any:
+    """`v` checked against the type of the TrainConfig field `f` (its annotation, e.g. "int | None")."""
+    where = f"config.{f.name}"
+    kinds = {t.strip() for t in str(f.type).split("|")} or {type(f.default).__name__}
+    if v is None and "None" in kinds:
+        return None
+    if "bool" in kinds:
+        if not isinstance(v, bool):
+            raise HistoryError(f"{where} must be true or false")
+        return v
+    if kinds & {"int", "float"}:
+        return _number(v, where, (-math.inf, math.inf, "float" not in kinds))
+    if not isinstance(v, str) or len(v) > 200:
+        raise HistoryError(f"{where} must be a short text")
+    if f.name in ENUMS and v not in ENUMS[f.name]:
+        raise HistoryError(f"{where} must be one of {', '.join(ENUMS[f.name])}")
+    return v
+
+
+def check_final(final: Any) -> dict:
+    """The final numbers the page shows: accuracies, loss, test predictions and confidences."""
+    if not isinstance(final, dict):
+        raise HistoryError("field 'final' must be an object")
+    out = {k: _number(final[k], f"final.{k}", b) for k, b in FINAL_FIELDS.items() if final.get(k) is not None}
+    preds, conf = final.get("predictions"), final.get("confidence")
+    if preds is not None:
+        if not isinstance(preds, list) or len(preds) > 1_000_000:
+            raise HistoryError("final.predictions must be a list of class numbers")
+        out["predictions"] = [_number(p, f"final.predictions[{i}]", (0, 999, True)) for i, p in enumerate(preds)]
+        if conf is not None:
+            if not isinstance(conf, list) or len(conf) != len(preds):
+                raise HistoryError("final.confidence must be a list as long as final.predictions")
+            out["confidence"] = [_number(c, f"final.confidence[{i}]", FRACTION) for i, c in enumerate(conf)]
+    return out
+
+
+def check_crops(crops: Any) -> list[dict]:
+    """Multi-crop rows (extras.crops): views, accuracy, cost; at most MAX_CROPS of them."""
+    if crops is None:
+        return []
+    if not isinstance(crops, list) or len(crops) > MAX_CROPS:
+        raise HistoryError(f"extras.crops must be a list of at most {MAX_CROPS} rows")
+    out = []
+    for i, r in enumerate(crops):
+        if not isinstance(r, dict):
+            raise HistoryError(f"extras.crops[{i}] is not an object")
+        row = {}
+        for name, bounds in CROP_FIELDS.items():
+            if name not in r:
+                raise HistoryError(f"extras.crops[{i}] has no field '{name}'")
+            row[name] = _number(r[name], f"extras.crops[{i}].{name}", bounds)
+        row["mirrored"] = r.get("mirrored") is True
+        out.append(row)
+    return out
+
+
+def _number(v: Any, where: str, bounds: tuple) -> float | int:
+    lo, hi, whole = bounds
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise HistoryError(f"{where} must be a number, not {plain_text(repr(v)[:20], 20)}")
+    if not math.isfinite(v):
+        raise HistoryError(f"{where} is {v}; it must be a finite number")
+    if whole and v != int(v):
+        raise HistoryError(f"{where} is {v:g}; it must be a whole number")
+    if not lo <= v <= hi:
+        rng = f"at least {lo:g}" if hi == math.inf else f"from {lo:g} to {hi:g}"
+        raise HistoryError(f"{where} is {v:g}; it must be {rng}")
+    return int(v) if whole else float(v)
+
+
+_TAG = re.compile(r"<[^>]*>?")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def plain_text(s: Any, limit: int = 80) -> str:
+    """`s` as plain text: tags removed, no '<', '>' or '&' left, no control characters, at most `limit` chars.
+    (plotly renders <a href>, <b>, <br> ... in legends and hover text, and decodes entities.)"""
+    s = _CONTROL.sub(" ", _TAG.sub("", str(s)))
+    s = s.replace("<", "").replace(">", "").replace("&", "+")
+    s = " ".join(s.split())
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+# --------------------------------------------------------------------------- drawing and timing
+def thin(x, y, max_points: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """At most `max_points` points of the curve (x, y): the first and last, and in each of about
+    max_points / 2 equal buckets the lowest and the highest point, in their order."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    n = len(y)
+    if n <= max_points:
+        return x, y
+    buckets = max(1, (max_points - 4) // 2)           # 2 per bucket, first and last, 2 left over
+    width = (n - 2) // buckets                       # interior points 1 .. n-2, whole buckets
+    body = y[1:1 + buckets * width].reshape(buckets, width)
+    start = 1 + width * np.arange(buckets)
+    keep = np.concatenate(([0], start + body.argmin(axis=1), start + body.argmax(axis=1), [n - 1]))
+    rest = np.arange(1 + buckets * width, n - 1)     # the few left over after whole buckets
+    if len(rest):
+        keep = np.concatenate((keep, [rest[np.argmin(y[rest])], rest[np.argmax(y[rest])]]))
+    keep = np.unique(keep)
+    return x[keep], y[keep]
+
+
+def replay_due(elapsed: float, n_events: int, duration: float = REPLAY_SECONDS) -> int:
+    """How many of `n_events` a replay lasting `duration` seconds has shown after `elapsed` seconds."""
+    if duration <= 0 or elapsed >= duration:
+        return n_events
+    return min(n_events, math.ceil(n_events * max(0.0, elapsed) / duration))
