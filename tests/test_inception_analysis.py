@@ -15,6 +15,17 @@ def measured():
     return S.default_table1()
 
 
+# ----------------------------------------------------------------------------- Table 1's verdicts
+def test_verdict_counts(measured):
+    counts = A.verdict_counts(measured)
+    assert counts == {S.MATCH: 3, S.SMALL: 6, S.DISAGREE: 3}
+    assert sum(counts.values()) == sum(1 for r in S.PAPER_TABLE1 if r.params_k is not None or r.ops_m is not None)
+    worst = {c.row.name: A.row_verdict(c) for c in S.compare_table1(measured)}
+    assert [n for n, v in worst.items() if v == S.DISAGREE] == ["conv1", "inception4c", "inception5a"]
+    assert [n for n, v in worst.items() if v == S.MATCH] == ["conv2+conv3", "inception3a", "fc"]
+    assert worst["maxpool1"] is None and worst["inception4a"] == S.SMALL  # 4a: both numbers a little off
+
+
 # ----------------------------------------------------------------------------- the module explorer
 def test_compare_module_against_closed_form_for_3a():
     hw, cin, (n1, r3, n3, r5, n5, p) = 28 * 28, 192, TABLE1_INCEPTION["inception3a"]

@@ -42,7 +42,9 @@ def test_table1_bad_value_keeps_default_with_message():
 def test_table1_page_text(measured):
     w = V.table1_view()
     text = " ".join(c.value for c in w.children if hasattr(c, "value") and isinstance(c.value, str))
-    for expected in ("6,990,272", "1,582,671,872", "9,408", "2.7K", "497.5K", "1072K", "8.6× fewer"):
+    for expected in ("6,990,272", "1,582,671,872", "9,408", "2.7K", "497.5K", "1072K", "8.6× fewer",
+                     "Of the 12 rows with printed numbers, 3 match the model to the last printed digit (✓), "
+                     "6 are within 3% (≈) and 3 are off by more (✗)."):
         assert expected in text, expected
     assert "lesson-table1" in w._dom_classes
 

@@ -17,6 +17,28 @@ EXPLORER_FIELDS = ("in_channels", "side", "ch1x1", "ch3x3red", "ch3x3", "ch5x5re
 
 
 # ----------------------------------------------------------------------------------------------
+# a. Table 1: how many printed rows agree with the model
+# ----------------------------------------------------------------------------------------------
+VERDICT_ORDER = (S.MATCH, S.SMALL, S.DISAGREE)
+
+
+def row_verdict(c: S.Comparison) -> str | None:
+    """A row's worse verdict of its two printed numbers (None: the row prints neither)."""
+    found = [v for v in (c.params_verdict, c.ops_verdict) if v is not None]
+    return max(found, key=VERDICT_ORDER.index) if found else None
+
+
+def verdict_counts(measured: S.Table1Measurement) -> dict[str, int]:
+    """How many rows with printed numbers match (to the printed digit), are within 3%, or are off by more."""
+    counts = dict.fromkeys(VERDICT_ORDER, 0)
+    for c in S.compare_table1(measured):
+        v = row_verdict(c)
+        if v is not None:
+            counts[v] += 1
+    return counts
+
+
+# ----------------------------------------------------------------------------------------------
 # b. the module explorer: naive (Figure 2a) against reduced (Figure 2b)
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)

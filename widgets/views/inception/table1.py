@@ -6,6 +6,7 @@ import html
 import ipywidgets as ipw
 import plotly.graph_objects as go
 
+from widgets import inception_analysis as A
 from widgets import inception_stats as S
 from widgets.ui import fmt_int, stat_table
 from widgets.views.inception.common import LEGEND_ROOM, TABLE_CSS, VERDICT_STYLE, giga, mega, shape, x
@@ -66,7 +67,10 @@ def table_html(measured: S.Table1Measurement) -> str:
 
 
 def notes_html(measured: S.Table1Measurement) -> str:
-    items = []
+    n = A.verdict_counts(measured)
+    items = [f"<li class='t1-count'>Of the {sum(n.values())} rows with printed numbers, {n[S.MATCH]} match the model "
+             f"to the last printed digit (✓), {n[S.SMALL]} are within 3% (≈) and {n[S.DISAGREE]} are off by more "
+             "(✗).</li>"]
     for c in S.discrepancies(measured):
         big = S.DISAGREE in (c.params_verdict, c.ops_verdict)
         label = html.escape(x(c.row.paper.label) + (" " + c.row.paper.patch if c.row.paper.patch else ""))
