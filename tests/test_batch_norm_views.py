@@ -229,3 +229,21 @@ def test_sweeps_bad_steps_refused():
     s = V.Sweeps(scale_steps=0, lr_activation="relu")
     assert s.controls["scale_steps"].value == 150 and s.controls["lr_activation"].value == "tanh"
     assert "scale_steps = 0" in s.status.value
+
+
+# --------------------------------------------------------------------------- g. covariate shift
+def test_covariate_shift_run_draws_three_networks_and_a_verdict():
+    s = V.CovariateShift(steps=30)
+    assert not s.lazy.built
+    s.task.start_button.click()
+    s.task.join(300)
+    for name in ("plain", "BN", "BN + noise"):
+        assert len(s.tr("shift", f"{name} median").y) == 3            # records at steps 0, 10, 20
+        assert s.tr("shift", f"{name} spread").y
+    assert "drifted" in s.verdict.value and "30 steps" in s.summary.value
+    assert not any(a.name == "placeholder" for a in s.figures["shift"].layout.annotations)
+
+
+def test_covariate_shift_bad_noise_refused():
+    s = V.CovariateShift(noise=9)
+    assert s.controls["noise"].value == 1.0 and "noise = 9" in s.status.value

@@ -78,10 +78,27 @@ def _trained(res, name: str) -> list[float]:
     return [v for v, t in zip(res.values, res.trains[name]) if t]
 
 
+@lru_cache(maxsize=None)
+def _shift_run():
+    """Section g's three runs at the page's defaults, as its button runs them."""
+    from widgets import bn_training as bt
+
+    s = V.CovariateShift()
+    with _as_on_the_page():
+        return bt.compare(s.config(), noise=s.controls["noise"].value)
+
+
 def _sat_threshold() -> float:
     from widgets.bn_training import SATURATION
 
     return SATURATION[_config().activation]
+
+
+def _max_multiplier() -> float:
+    from widgets.bn_training import STEP_MULTIPLIERS
+
+    assert STEP_MULTIPLIERS[:3] == (0.5, 1.0, 2.0)
+    return max(STEP_MULTIPLIERS)
 
 
 def _trains_below() -> float:
@@ -140,6 +157,10 @@ CLAIMS = [
     Claim(NB, r"multiplied by [0-9.]+ … ([0-9.]+)\.", lambda: max(V.sweeps.SWEEPS[1].values)),
     Claim(NB, r"\(([0-9.]+) and [0-9.]+ with the defaults\)", lambda: min(_trained(_sweep("scale"), "plain"))),
     Claim(NB, r"\([0-9.]+ and ([0-9.]+) with the defaults\)", lambda: max(_trained(_sweep("scale"), "plain"))),
+    # g. covariate shift
+    Claim(NB, r"the median of the input of hidden layer (\d)", lambda: V.CovariateShift().config().probe_layer),
+    Claim(NB, r"Every (\d+) steps we probe it", lambda: V.CovariateShift().config().record_every),
+    Claim(NB, r"\\eta\\in\\\{\\tfrac12,1,2,(\d)\\\}", lambda: _max_multiplier()),
     Claim(NB, r"the table gives the largest difference \(~\$10\^\{(-\d+)\}\$\)", lambda: _exponent(_autograd_gap()), tol=1),
 ]
 
@@ -217,6 +238,35 @@ def test_sweeps_default_runs():
     assert len(_trained(scale, "plain")) == 2 and all(scale.trains["BN"])
     lr = _sweep("lr")
     assert _trained(lr, "plain") == [v for v in lr.values if v <= lr.largest_training("plain")]
+
+
+# --------------------------------------------------------------------------- g. the default run; issue 11, item 10
+def test_g_prose_no_longer_says_the_bn_band_barely_moves():
+    assert "With BN the band barely moves" not in markdown(NB)
+
+
+def test_g_drift_sentence_is_made_from_the_measured_drift():
+    from widgets.bn_analysis import shift_verdict
+
+    out = _shift_run()
+    p, b, n = out["plain"], out["BN"], out["BN + noise"]
+    said = " ".join(shift_verdict(out))
+    assert f"drifted {bn_num(p.drift)} without BN, {bn_num(b.drift)} with BN and {bn_num(n.drift)} with BN + noise" in said
+    # the prose: "With the defaults the plain network's band moves least of all" (it does not learn)
+    assert p.drift < b.drift and p.drift < n.drift and "hardly learns" in said
+
+
+def test_g_default_run_says_what_the_prose_says():
+    from widgets.bn_analysis import shift_verdict
+    from widgets.bn_training import CHANCE_LOSS
+
+    out = _shift_run()
+    p, b, n = out["plain"], out["BN"], out["BN + noise"]
+    assert n.jitter > 10 * b.jitter and n.jitter > 10 * p.jitter          # "jump around far more than in either"
+    assert n.recent_loss < 2 * b.recent_loss + 0.05                        # "falls about as fast as plain BN's"
+    assert abs(p.recent_loss - CHANCE_LOSS) < 0.05                          # "the plain network stays at chance"
+    said = " ".join(shift_verdict(out))
+    assert "trained about as well as BN" in said and "do **not** both favour BN" in said   # "do not favour BN"
 
 
 def bn_num(v: float) -> str:
