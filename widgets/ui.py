@@ -17,12 +17,17 @@ import ipywidgets as ipw
 import plotly.graph_objects as go
 import traitlets
 
-from widgets.views import i18n
+from widgets.views import i18n, palette, theme
 
 log = logging.getLogger("widgets")
 
-ERROR_STYLE = "color:#b00020;font-size:0.9em"
-OK_STYLE = "color:#1b5e20;font-size:0.9em"
+# Theme-aware colours (widgets/views/palette.py): the page's stylesheet gives the light or dark
+# value; the fallback after the comma is the light one. Both pass WCAG AA on their background.
+ERROR_STYLE = f"color:{palette.var('error')};font-size:0.9em"
+OK_STYLE = f"color:{palette.var('ok')};font-size:0.9em"
+# Legends sit under the plot, in the figure's bottom margin (plotly reserves their height there),
+# so that no title, wrapped onto two lines on a narrow screen or not, can run into a legend.
+LEGEND_BELOW = dict(orientation="h", xref="paper", x=0, xanchor="left", yref="container", y=0, yanchor="bottom")
 
 
 def message(text: str = "", kind: str = "error") -> str:
@@ -132,18 +137,26 @@ def figure(height: int = 360, **layout: Any) -> go.FigureWidget:
     ships its 5 MB bundle inside every figure's state and gives up ("Failed to initialize
     model") if loading takes over 2 s, which a busy 2-core machine hits with a few figures
     on a page: the figure then stops following Python. plotly 5's widget loads its code once.
+
+    A `width` is the figure's width where there is room: the page bridge lets it shrink with a
+    narrow screen (plotly redraws it to its box). The template follows the page's theme
+    (widgets/views/theme.py).
     """
     fig = go.FigureWidget()
+    width = layout.pop("width", None)
     base = dict(
-        template="plotly_white",
+        template=theme.template(),
         height=height,
         margin=dict(l=55, r=20, t=40, b=45),
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+        legend=LEGEND_BELOW,
         font=dict(size=12),
     )
     base.update(layout)
     fig.update_layout(**base)
-    return fig
+    fig.layout.title.update(automargin=True, yref="container", y=1, yanchor="top", pad=dict(t=8))
+    if width:
+        fig.add_class(f"lesson-fig-w{int(width)}")
+    return theme.track(fig, themed="template" not in layout)
 
 
 def fmt_int(n: float) -> str:
@@ -154,7 +167,8 @@ def fmt_int(n: float) -> str:
 def stat_table(rows: list[tuple[str, str]], css_class: str = "lesson-stats") -> str:
     """A small two-column HTML table of (name, value) rows."""
     body = "".join(
-        f"<tr><td style='padding:2px 10px 2px 0;color:#555'>{html.escape(k)}</td>"
+        f"<tr><td class='lesson-stat-name' style='padding:2px 10px 2px 0;color:{palette.var('muted')}'>"
+        f"{html.escape(k)}</td>"
         f"<td style='padding:2px 0;font-family:monospace'>{v}</td></tr>"
         for k, v in rows
     )
