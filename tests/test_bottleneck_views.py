@@ -7,9 +7,11 @@ import threading
 import numpy as np
 import pytest
 
+from widgets import bottleneck_tradeoff as T
 from widgets import conv1x1 as C
 from widgets.views import bottleneck as V
 from widgets.views.bottleneck import calculator as VC
+from widgets.views.bottleneck import tradeoff as VT
 
 
 # --------------------------------------------------------------------------- a1. one channel
@@ -162,3 +164,103 @@ def test_recorded_benchmark_is_quoted_from_its_report():
     rec = VC.B.recorded_timing()
     assert rec.date_utc in s.recorded.value and f"{rec.runs[0].speedup:.2f}×" in s.recorded.value
     assert f"In {rec.short} of {len(rec.runs)} settings" in s.recorded.value
+
+
+# --------------------------------------------------------------------------- d. the catch
+def _best(latent: int, widths) -> list[float]:
+    setup = T.TradeoffSetup(latent=latent)
+    return [100 * T.best_relative_error(setup, r) for r in widths]
+
+
+def _fake_training(monkeypatch, gate: threading.Event | None = None, started: threading.Event | None = None):
+    """train_bottleneck replaced by one that returns the optimum + 0.5 points at once (or when `gate` opens)."""
+    def train(setup, ch_red, should_stop=None, **kw):
+        if started is not None:
+            started.set()
+        if gate is not None:
+            gate.wait(10)
+        return T.best_relative_error(setup, ch_red) + 0.005
+
+    monkeypatch.setattr(VT.T, "train_bottleneck", train)
+
+
+def test_tradeoff_defaults_and_the_latent_slider():
+    s = V.Tradeoff()
+    assert s.name == "tradeoff" and "lesson-tradeoff" in s.widget._dom_classes
+    np.testing.assert_allclose(s.tr("tradeoff", "best").y, _best(6, s.ch_reds))
+    assert "ch_red = 4 (narrower than the input's 6 underlying signals): at best <b>21.0 %</b>" in s.numbers.value
+    assert s.tr("tradeoff", "trained").x == ()
+    s.controls["latent"].set(7)
+    np.testing.assert_allclose(s.tr("tradeoff", "best").y, _best(7, s.ch_reds))
+    assert "mixtures of <b>7</b> underlying signals" in s.numbers.value
+    assert "costs more than the direct layer" in V.Tradeoff(latent=30).numbers.value
+
+
+def test_tradeoff_bad_latent_keeps_the_default():
+    s = V.Tradeoff(latent="40")
+    assert s.controls["latent"].value == 6 and "from 1 to 32" in s.status.value
+
+
+def test_training_draws_every_width_and_reports_the_gap(monkeypatch):
+    _fake_training(monkeypatch)
+    s = V.Tradeoff()
+    s.task.start_button.click()
+    s.task.join(30)
+    assert sorted(s.trained) == s.ch_reds and s.tr("tradeoff", "trained").x == tuple(s.ch_reds)
+    assert "Trained 10 widths" in s.task.status.value and "is 0.50 percentage points" in s.task.status.value
+
+
+def test_a_latent_change_during_training_cancels_the_run(monkeypatch):
+    gate, started = threading.Event(), threading.Event()
+    _fake_training(monkeypatch, gate, started)
+    s = V.Tradeoff()
+    s.task.start_button.click()
+    assert started.wait(10)
+    s.controls["latent"].set(7)                  # while the worker is inside a width's training
+    assert "training stopped" in s.status.value
+    gate.set()
+    s.task.join(30)
+    assert s.trained == {} and s.tr("tradeoff", "trained").x == ()
+    assert "Trained" not in s.task.status.value
+    np.testing.assert_allclose(s.tr("tradeoff", "best").y, _best(7, s.ch_reds))
+
+
+def test_a_latent_change_while_a_point_is_being_drawn_leaves_no_stale_point(monkeypatch):
+    """Issue 10: the trade-off worker wrote the figure and `trained` while update() reset them on the
+    kernel's main thread. Here the worker is held in the middle of drawing its first point while the
+    learner moves the slider from another thread: afterwards the figure and `trained` must describe
+    the new input only (before the fix, the old input's point was drawn over the new curve)."""
+    _fake_training(monkeypatch)
+    s = V.Tradeoff()
+    handle = s.tr("tradeoff", "trained")
+    plain_update, drawing, moved = handle.update, threading.Event(), threading.Event()
+
+    def update_slowly(*args, **kw):
+        if threading.current_thread().name == "lesson-task" and kw.get("x"):   # the worker drawing a point
+            drawing.set()
+            moved.wait(2)        # the learner moves the slider now (or waits for the section's lock)
+        return plain_update(*args, **kw)
+
+    monkeypatch.setattr(handle, "update", update_slowly)
+    s.task.start_button.click()
+    assert drawing.wait(10)
+    learner = threading.Thread(target=lambda: (s.controls["latent"].set(7), moved.set()))
+    learner.start()
+    learner.join(10)
+    s.task.join(30)
+    assert s.setup.latent == 7
+    assert s.trained == {} and s.tr("tradeoff", "trained").x == ()
+    np.testing.assert_allclose(s.tr("tradeoff", "best").y, _best(7, s.ch_reds))
+    assert "Trained" not in s.task.status.value
+
+
+def test_stop_keeps_the_widths_finished_so_far(monkeypatch):
+    gate, started = threading.Event(), threading.Event()
+    _fake_training(monkeypatch, gate, started)
+    s = V.Tradeoff()
+    s.task.start_button.click()
+    assert started.wait(10)
+    s.task.stop_button.click()
+    gate.set()
+    s.task.join(30)
+    assert "Stopped after 0 of 10 widths" in s.task.status.value and s.trained == {}
