@@ -3,7 +3,9 @@
 Every Section registers itself here when it is built. A lesson's first code cell,
 `page_header()`, shows one message line (what a link asked for that could not be used)
 and a "Link to this view" button, and carries a tiny front-end bridge (an anywidget) that
-tells the kernel the page's query string, fragment and address.
+tells the kernel the page's query string, fragment and address. The same bridge reports the
+page's theme (figures follow it: widgets/views/theme.py) and gives every page its landmarks,
+control names, focus ring and narrow-screen rules (widgets/views/access.py).
 
 The query string names controls. A name that only one section of the page uses may be
 written alone (`?w=0.3&x=7`); otherwise, or always, it is prefixed with its section's name
@@ -31,7 +33,7 @@ import ipywidgets as ipw
 import traitlets
 
 from widgets import ui
-from widgets.views import i18n, theme
+from widgets.views import access, i18n, theme
 
 if TYPE_CHECKING:
     from widgets.views.section import Section
@@ -42,7 +44,7 @@ MAX_QUERY = 2000       # characters of query string read at most
 MAX_PAIRS = 64         # name=value pairs read at most
 SERVER_PARAMS = ("theme", "template")   # Voilà's own (`?theme=dark`): not controls, never "ignored"
 
-_ESM = """
+_ESM = access.JS + """
 // Keep the section named by the fragment at the top while the page is still being laid out
 // (widgets render one by one and push it down), until the learner scrolls or 20 s pass.
 function keepInView(selector) {
@@ -60,121 +62,6 @@ function keepInView(selector) {
   setTimeout(() => obs.disconnect(), 20000);
 }
 
-// ---- the page's theme, read from what JupyterLab and Voila put on <body>
-function rgbOf(css) {
-  const probe = document.createElement("span");
-  probe.style.color = css;
-  document.body.appendChild(probe);
-  const m = getComputedStyle(probe).color.match(/[0-9.]+/g) || [255, 255, 255];
-  probe.remove();
-  return m.slice(0, 3).map(Number);
-}
-function pageTheme() {
-  const flag = document.body.dataset.jpThemeLight;
-  if (flag === "false") return "dark";
-  if (flag === "true") return "light";
-  const bg = getComputedStyle(document.body).getPropertyValue("--jp-layout-color0").trim();
-  if (!bg) return "light";
-  const [r, g, b] = rgbOf(bg);
-  return 0.2126 * r + 0.7152 * g + 0.0722 * b < 128 ? "dark" : "light";
-}
-
-// ---- accessible names, landmarks and figure widths; one pass per frame at most
-const A11Y = window.__courseA11y || (window.__courseA11y = { titles: {}, frame: 0, resize: 0, started: false });
-
-function describe(widget) {
-  const label = widget.querySelector(":scope > .widget-label");
-  const text = label ? label.textContent.replace(/\\s+/g, " ").trim() : "";
-  return text || (widget.getAttribute("title") || "").trim();
-}
-function setAttr(el, name, value) {
-  if (value && el.getAttribute(name) !== value) el.setAttribute(name, value);
-}
-function labelSliders() {
-  for (const w of document.querySelectorAll(".widget-slider")) {
-    const name = describe(w) || "slider";
-    const handles = w.querySelectorAll(".noUi-handle");
-    const readout = w.querySelector(".widget-readout");
-    handles.forEach((h, i) => {
-      const part = handles.length > 1 ? (i === 0 ? " (lower end)" : " (upper end)") : "";
-      setAttr(h, "aria-label", name + part);
-      // A log slider's handle holds the exponent: say the value the learner reads beside it.
-      if (handles.length === 1 && readout) setAttr(h, "aria-valuetext", readout.textContent.trim());
-    });
-    if (readout) {
-      setAttr(readout, "role", "textbox");
-      setAttr(readout, "aria-label", name + ": type a value");
-    }
-  }
-}
-function labelGroups() {
-  for (const w of document.querySelectorAll(".widget-toggle-buttons, .widget-radio")) {
-    const name = describe(w);
-    setAttr(w, "role", "group");
-    setAttr(w, "aria-label", name);
-  }
-  for (const b of document.querySelectorAll(".widget-toggle-buttons .widget-toggle-button")) {
-    setAttr(b, "aria-pressed", b.classList.contains("mod-active") ? "true" : "false");
-  }
-  for (const b of document.querySelectorAll("button.jupyter-button")) {
-    if (!b.textContent.trim()) setAttr(b, "aria-label", b.getAttribute("title") || "");
-  }
-  for (const p of document.querySelectorAll(".widget-progress .progress")) {
-    setAttr(p, "role", "progressbar");
-    setAttr(p, "aria-label", "progress");
-  }
-}
-function landmarks(onVoila) {
-  const main = document.querySelector("#rendered_cells > div");
-  if (onVoila && main) setAttr(main, "role", "main");
-  for (const box of document.querySelectorAll(".lesson-section")) {
-    const cls = [...box.classList].find(c => c.startsWith("section-"));
-    const title = cls && A11Y.titles[cls.slice(8)];
-    if (title) { setAttr(box, "role", "region"); setAttr(box, "aria-label", title); }
-  }
-}
-// ui.figure() turns a fixed plotly width into a class: the figure keeps that width where there is
-// room and shrinks with a narrow screen (plotly then redraws it to its box on "resize").
-function figureWidths() {
-  let changed = false;
-  for (const fig of document.querySelectorAll(".js-plotly-plot[class*='lesson-fig-w']")) {
-    const m = fig.className.match(/lesson-fig-w([0-9]+)/);
-    const px = m[1] + "px";
-    if (fig.style.width !== px) {
-      Object.assign(fig.style, { width: px, maxWidth: "100%", flex: "0 1 " + px, minWidth: "0" });
-      changed = true;
-    }
-  }
-  if (changed) {
-    clearTimeout(A11Y.resize);
-    A11Y.resize = setTimeout(() => window.dispatchEvent(new Event("resize")), 50);
-  }
-}
-function pass(onVoila) {
-  A11Y.frame = 0;
-  labelSliders();
-  labelGroups();
-  landmarks(onVoila);
-  figureWidths();
-}
-function startWatching(onVoila) {
-  if (A11Y.started) return;
-  A11Y.started = true;
-  const schedule = () => { if (!A11Y.frame) A11Y.frame = requestAnimationFrame(() => pass(onVoila)); };
-  new MutationObserver(schedule).observe(document.body, { childList: true, subtree: true, characterData: true,
-    attributes: true, attributeFilter: ["class", "aria-valuetext"] });
-  schedule();
-}
-function installStyle(css) {
-  let s = document.getElementById("course-page-style");
-  if (!s) {
-    s = document.createElement("style");
-    s.id = "course-page-style";
-    document.head.appendChild(s);
-  }
-  if (s.textContent !== css) s.textContent = css;
-}
-
 function render({ model, el }) {
   el.style.display = "none";
   const onVoila = window.location.pathname.includes("/voila/render/");
@@ -187,18 +74,7 @@ function render({ model, el }) {
   model.on("change:navigate", () => { const to = model.get("navigate"); if (to) window.location.assign(to); });
   const target = model.get("fragment");
   if (target) keepInView(".section-" + CSS.escape(target));
-
-  installStyle(model.get("css"));
-  Object.assign(A11Y.titles, model.get("titles"));
-  model.on("change:titles", () => { Object.assign(A11Y.titles, model.get("titles")); landmarks(onVoila); });
-  startWatching(onVoila);
-  // JupyterLab switches theme without reloading: report each change.
-  const themeWatch = new MutationObserver(() => {
-    const t = pageTheme();
-    if (t !== model.get("theme")) { model.set("theme", t); model.save_changes(); }
-  });
-  themeWatch.observe(document.body, { attributes: true, attributeFilter: ["data-jp-theme-light", "data-jp-theme-name"] });
-  return () => themeWatch.disconnect();
+  return installAccess(model, onVoila);   // styles, names, landmarks, theme (widgets/views/access.py)
 }
 export default { render };
 """
