@@ -19,11 +19,12 @@ import torch
 from widgets.bottleneck import NOTES_SHAPE, ConvShape, bottleneck_cost, direct_cost
 from widgets.scaling import tanh_unit
 from widgets.train import select_device
-from widgets.views import i18n
+from widgets.views import i18n, palette
+from widgets.views.page import PageBridge
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 LESSONS = ("01_feature_scaling", "02_batch_norm", "03_bottleneck", "04_inception", "05_live_training")
-CARD_STYLE = "border:1px solid #ddd;border-radius:8px;padding:12px 16px;margin:8px 0;max-width:820px"
+CARD_STYLE = f"border:1px solid {palette.var('border')};border-radius:8px;padding:12px 16px;margin:8px 0;max-width:820px"
 
 
 def edition(lang: str) -> Path:
@@ -59,7 +60,7 @@ def _link(stem: str, lang: str) -> str:
     if own.exists():
         return (f"<a class='lesson-link' href='{_href(own, lang)}' target='_self' style='font-weight:600'>"
                 f"{t('open', num=int(stem[:2]))}</a>")
-    soon = f"<span class='coming-soon' style='color:#888'>{t('coming_soon')}</span>"
+    soon = f"<span class='coming-soon' style='color:{palette.var('muted')}'>{t('coming_soon')}</span>"
     english = NOTEBOOKS / f"{stem}.ipynb"
     if lang == "en" or not english.exists():
         return soon
@@ -70,7 +71,7 @@ def _link(stem: str, lang: str) -> str:
 def _card(stem: str, title: str, promise: str, lang: str = "en") -> str:
     return (f"<div class='lesson-card' style='{CARD_STYLE}'>"
             f"<div style='font-size:1.15em;font-weight:600'>{int(stem[:2])}. {html.escape(title)}</div>"
-            f"<div style='margin:6px 0;color:#333'>{html.escape(promise)}</div>{_link(stem, lang)}</div>")
+            f"<div style='margin:6px 0;color:{palette.var('text')}'>{html.escape(promise)}</div>{_link(stem, lang)}</div>")
 
 
 def _editions(lang: str) -> str:
@@ -100,12 +101,12 @@ def device_sentence(lang: str = "en") -> str:
 def course_index(lang: str = "en") -> ipw.Widget:
     """The lesson cards in `lang`, a banner naming the device training will use, and the other editions."""
     i18n.catalogue(lang)  # an unknown language is refused here, with the choices
-    banner = ipw.HTML(f"<div class='device-banner' style='padding:8px 12px;background:#eef5ff;border-radius:6px;"
+    banner = ipw.HTML(f"<div class='device-banner' style='padding:8px 12px;background:{palette.var('panel')};border-radius:6px;"
                       f"max-width:820px'><b>{html.escape(i18n.t(lang, 'index.device'))}</b> "
                       f"{html.escape(device_sentence(lang))}</div>")
     editions = ipw.HTML(_editions(lang))
     cards = ipw.HTML("".join(_card(*row, lang=lang) for row in _promises(lang)))
-    box = ipw.VBox([banner, editions, cards])
+    box = ipw.VBox([PageBridge(), banner, editions, cards])   # the bridge: theme, landmarks
     box.add_class("course-index")
     box.add_class(f"lang-{lang}")
     return box
