@@ -42,8 +42,11 @@ def _load(v) -> float | None:
 
 
 def _machine(result: dict) -> str:
+    """Where and when: date, cores, torch, and the load average when the measurement began."""
     m = result.get("machine") if isinstance(result.get("machine"), dict) else {}
-    return f"{m.get('date', 'undated')}, {m.get('cpu_count', '?')} cores, torch {m.get('torch', '?')}"
+    load = _load(m.get("load_average_1_5_15min"))
+    return (f"{m.get('date', 'undated')}, {m.get('cpu_count', '?')} cores, torch {m.get('torch', '?')}, "
+            + (f"load average {load:.2f} at the start" if load is not None else "load not recorded"))
 
 
 # --------------------------------------------------------------------------- the CPU default
@@ -120,9 +123,10 @@ def thread_verdict(runs: list[CpuRun], n_cores: int | None) -> list[str]:
         slow = max(by_threads.values(), key=lambda r: r.seconds)
         out.append(f"{fast.threads} thread{'s were' if fast.threads != 1 else ' was'} {slow.seconds / fast.seconds:.2f}"
                    f" times as fast as {slow.threads}.")
-    if not any(busy(r.load_before, n_cores) for r in runs):
-        out.append("The machine was not busy during these runs (load average below its cores), so they do not "
-                   "show how threads compare when other work competes for the cores.")
+    if n_cores and not any(busy(r.load_before, n_cores) for r in runs):
+        out.append(f"The machine was not busy during these runs (load average under {n_cores - 0.5:g}, the engine's "
+                   f"mark of a busy {n_cores}-core machine), so they do not show how threads compare when other "
+                   "work competes for the cores.")
     return out
 
 

@@ -26,8 +26,8 @@ TRACES = [("loss", "batch", "steps", "main_loss", False), ("loss", "test", "epoc
           ("acc", "top5_", "epochs", "test_top5", False), ("speed", "lr", "steps", "lr", True),
           ("speed", "ips", "steps", "images_per_s", False)]
 NOTE = ("<span style='font-size:0.85em;color:#555'>Solid: test set, once per epoch (top-1; dashed: top-5). "
-        "Dotted: training batches, every step (loss of the main head only, so it compares with the test "
-        "loss; accuracy on the batch, with dropout on). The curves show the current weights; the "
+        "Dotted: training batches, every step (on a GPU, the mean of every 5 steps; loss of the main head "
+        "only, so it compares with the test loss; accuracy on the batch, with dropout on). The curves show the current weights; the "
         "averaged (Polyak) model is evaluated once, at the end, under <i>After the run</i>. Right axis of the "
         f"lower chart: images/s. The last {MAX_RUNS} runs stay overlaid; their settings are in the legend.</span>")
 

@@ -108,6 +108,6 @@ def _crop_row(r: dict) -> tuple[str, str]:
     how = ""
     if r["crops"] > 1:
         how = (" (corners + centre, and their mirrors)" if r.get("mirrored") else
-               " (corners + centre at two sizes; no mirrors: a mirrored 2 is not a 2)")
+               " (corners + centre at two sizes; no mirrors: the run trained without flips)")
     return (f"{_views(r)}{how}", f"top-1 {r['top1']:.4f}, {r['flops_per_image'] / 1e6:,.1f} MFLOPs/image, "
                                  f"{r['seconds'] * 1000:,.0f} ms for the test set")
