@@ -48,7 +48,7 @@ class CostCalculator(Section):
 
     def __init__(self, autorun_timing: bool = True, **values):
         super().__init__(**values)
-        if autorun_timing:          # well under a second at the notes' sizes
+        if autorun_timing:          # once when the page opens, on the task like a press
             self.start_timing()
 
     # ---- build

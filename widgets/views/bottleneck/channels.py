@@ -46,8 +46,8 @@ class SingleChannel(Section):
         img = self.image
         self.numbers.value = boxed(
             f"Every pixel is multiplied by the same number {w:g}: top-left {img[0, 0]:g} → {out[0, 0]:g}, "
-            f"bottom-right {img[-1, -1]:g} → {out[-1, -1]:g}. On one channel a 1×1 convolution only rescales "
-            "the image.")
+            f"bottom-right {img[-1, -1]:g} → {out[-1, -1]:g}. On one channel a 1×1 convolution only multiplies "
+            "the image by one number.")
 
     def layout(self):
         return [self.controls["weight"].widget, self.numbers, self.figures["images"], self.status]

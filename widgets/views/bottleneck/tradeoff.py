@@ -37,7 +37,7 @@ class Tradeoff(Section):
         fig.update_xaxes(type="log", tickvals=self.ch_reds)
         self.trace("tradeoff", "best", go.Scatter(name="best possible (closed form, SVD)", mode="lines+markers",
                                                   line=dict(color=DIRECT_COLOR, width=3)))
-        self.trace("tradeoff", "trained", go.Scatter(name="trained a few seconds (Adam)", mode="markers",
+        self.trace("tradeoff", "trained", go.Scatter(name=f"trained ({T.TRAIN_STEPS} Adam steps)", mode="markers",
                                                      marker=dict(symbol="x", size=12, color="black")))
         self.trace("tradeoff", "cost", go.Scatter(name="cost of the bottleneck path", mode="lines", yaxis="y2",
                                                   line=dict(color=CONV_COLOR, dash="dot")))
