@@ -47,6 +47,13 @@ def test_table1_page_text(measured):
                      "6 are within 3% (≈) and 3 are off by more (✗)."):
         assert expected in text, expected
     assert "lesson-table1" in w._dom_classes
+    notes = V.table1.notes_html(measured)
+    assert "convolution 7×7/2</b>" in notes and "9,408 × 112×112 = 118.0M" in notes and " x " not in notes
+
+
+def test_explorer_one_module_is_singular():
+    ex = V.ModuleExplorer(n=1)
+    assert "after 1 naive module<" in ex.stack_numbers.value and "after 1 reduced module<" in ex.stack_numbers.value
 
 
 # ----------------------------------------------------------------------------- b. module explorer

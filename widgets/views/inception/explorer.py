@@ -11,13 +11,11 @@ from widgets.ui import fmt_int, stat_table
 from widgets.views.inception.common import LEGEND_ROOM, mega
 from widgets.views.section import Section
 
-FIELDS = (("in_channels", "input channels"), ("side", "map side H = W"), ("ch1x1", "#1×1"),
-          ("ch3x3red", "#3×3 reduce"), ("ch3x3", "#3×3"), ("ch5x5red", "#5×5 reduce"), ("ch5x5", "#5×5"),
-          ("pool_proj", "pool proj"))
-FIELD_NAMES = tuple(k for k, _ in FIELDS)
-assert FIELD_NAMES == A.EXPLORER_FIELDS
+FIELD_NAMES = A.EXPLORER_FIELDS  # in_channels, side, then Table 1's columns
+FIELDS = tuple(zip(FIELD_NAMES, ("input channels", "map side H = W", "#1×1", "#3×3 reduce", "#3×3", "#5×5 reduce",
+                                 "#5×5", "pool proj")))
 INCEPTION_LABELS = [(f"inception ({n[-2:]})", n) for n in S.INCEPTION_NAMES]
-CUSTOM = "custom (typed)"
+CUSTOM = "custom"  # the row value when the sizes are typed (shown as "custom (typed)")
 METRICS = {"macs": ("multiply-adds", 1e6, "M multiply-adds"), "weights": ("weights", 1e3, "thousand weights"),
            "out_channels": ("output channels", 1, "channels")}
 BRANCH_LABELS = ["1×1", "3×3", "5×5", "3×3 max pool"]
@@ -32,7 +30,7 @@ class ModuleExplorer(Section):
     def build(self):
         self.measured = S.default_table1()
         self._loading = False  # True while a row's sizes are being copied into the fields
-        self.choice("row", "Table 1 row", INCEPTION_LABELS + [(CUSTOM, CUSTOM)], self.DEFAULT_ROW)
+        self.choice("row", "Table 1 row", INCEPTION_LABELS + [("custom (typed)", CUSTOM)], self.DEFAULT_ROW)
         d = S.explorer_defaults(self.measured, self.DEFAULT_ROW)
         for k, label in FIELDS:
             self.number(k, label, d[k], min=1, max=512 if k == "side" else 4096, integer=True, width="70px")
@@ -136,11 +134,12 @@ class ModuleExplorer(Section):
                 self.tr("stack", f"{key}_channels").update(x=st.stage, y=out)
                 self.tr("stack", f"{key}_cost").update(x=st.stage, y=[c / 1e9 for c in cum])
         n = len(st.stage)
+        modules = "module" if n == 1 else "modules"
         self.stack_numbers.value = stat_table([
-            (f"after {n} naive modules", f"{fmt_int(st.naive_out[-1])} channels, "
-                                         f"{st.naive_cumulative[-1] / 1e9:,.2f} G multiply-adds in all"),
-            (f"after {n} reduced modules", f"{fmt_int(st.reduced_out[-1])} channels, "
-                                           f"{st.reduced_cumulative[-1] / 1e9:,.2f} G multiply-adds in all"),
+            (f"after {n} naive {modules}", f"{fmt_int(st.naive_out[-1])} channels, "
+                                           f"{st.naive_cumulative[-1] / 1e9:,.2f} G multiply-adds in all"),
+            (f"after {n} reduced {modules}", f"{fmt_int(st.reduced_out[-1])} channels, "
+                                             f"{st.reduced_cumulative[-1] / 1e9:,.2f} G multiply-adds in all"),
             ("naive ÷ reduced", f"{st.ratio:.1f}× the work"),
         ], "lesson-stats stack-table")
 

@@ -73,9 +73,10 @@ def notes_html(measured: S.Table1Measurement) -> str:
              "(✗).</li>"]
     for c in S.discrepancies(measured):
         big = S.DISAGREE in (c.params_verdict, c.ops_verdict)
-        label = html.escape(x(c.row.paper.label) + (" " + c.row.paper.patch if c.row.paper.patch else ""))
+        label = html.escape(x(f"{c.row.paper.label} {c.row.paper.patch}".strip()))
         style = "color:#b00020" if big else "color:#8a6d00"
-        items.append(f"<li class='t1-note'><b style='{style}'>{label}</b>: {html.escape(x(c.note))}.</li>")
+        note = x(c.note).replace(" x ", " × ")  # the maths writes products with an x
+        items.append(f"<li class='t1-note'><b style='{style}'>{label}</b>: {html.escape(note)}.</li>")
     return ("<div class='t1-notes'><b>Where the printed table disagrees with its own columns</b>"
             f"<ul style='margin:4px 0'>{''.join(items)}</ul>"
             "<small>The model follows the columns (the specification); the page shows the model's values.</small></div>")
