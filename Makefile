@@ -27,6 +27,9 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing Debian's chromium (browser tests)"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+	@fc-list :lang=zh family | grep -q . || { \
+	  echo "installing fonts-noto-cjk (Chinese glyphs for the zh pages)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq fonts-noto-cjk >/dev/null; }
 	@chromium --version
 
 serve: install
@@ -52,7 +55,7 @@ test-fast: install
 	$(PY) -m pytest -m "not browser and not notebook"
 
 strip: install
-	$(VENV)/bin/nbstripout notebooks/*.ipynb
+	$(VENV)/bin/nbstripout notebooks/*.ipynb notebooks/*/*.ipynb
 
 screenshot: install chromium
 	$(PY) tools/screenshot.py 01_feature_scaling.ipynb docs/lesson1.png
