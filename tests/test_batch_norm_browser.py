@@ -72,6 +72,9 @@ def test_sections_a_to_e(page):
                    "std of μ_B: measured / theory", "PyTorch running averages after 10 steps", "Press Train"):
         assert needle in body, needle
     assert "The notes' formula for the running average is garbled" in body
+    for key, split in (("a", '"all"'), ("b", '"all"'), ("c", '"all"'), ("d", '"all"'), ("e", '"test"'), ("f", '"train"'),
+                       ("sweeps", '"train"'), ("g", '"train"')):
+        assert "Data:" in text(page, key) and f"split {split}" in text(page, key), key   # each section names its digits
     assert "running\\_mean" in body or "running_mean" in body
 
     # a. sliders, undo toggle, new batch
@@ -195,5 +198,6 @@ def test_training_sections(page):
     type_in(page, "g", "steps", "150")
     click(page, "g", "Train the three networks")
     wait_until(page, lambda: "jump" in text(page, "g") and "more per record" in text(page, "g"), 120, "the verdict")
+    assert "drifted" in text(page, "g")                   # the drift sentence is written from the run
     wait_until(page, lambda: sig(page, "g") != before[0], 30, "section g's drawing to change")
     assert_no_error(page)
