@@ -91,3 +91,29 @@ def type_into(page, field_label: str, text: str) -> None:
 
 def click_button(page, label: str) -> None:
     page.locator("button.jupyter-button", has_text=label).first.click()
+
+
+# What each lesson shows once rendered, through any door: (selector, count). Every figure is counted:
+# a lesson that adds or removes a figure updates its number here.
+LESSON_READY = {
+    "00_index": (".lesson-card", 5),
+    "01_feature_scaling": (".js-plotly-plot", 5),
+    "02_batch_norm": (".js-plotly-plot", 5),
+    "03_bottleneck": (".js-plotly-plot", 5),
+    "04_inception": (".js-plotly-plot", 7),
+    "05_live_training": (".js-plotly-plot", 6),
+}
+
+
+def first_slider_that_moves_a_figure(page, scope: str = "body", tries: int = 3, timeout_s: float = 60):
+    """Press sliders in turn until one changes a drawn figure; its index. Fails if none does."""
+    for i in range(min(tries, sliders(page).count())):
+        before = plot_signature(page, scope)
+        sliders(page).nth(i).scroll_into_view_if_needed()
+        press_slider(page, i, "ArrowRight", times=2)
+        try:
+            wait_for_change(page, lambda: plot_signature(page, scope), before, timeout_s, f"slider {i}")
+            return i
+        except AssertionError:
+            continue
+    raise AssertionError(f"none of the first {tries} sliders changed a figure")

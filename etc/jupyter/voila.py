@@ -18,6 +18,18 @@ if _data not in os.environ.get("JUPYTER_PATH", "").split(os.pathsep):
     os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (_data, os.environ.get("JUPYTER_PATH")) if p)
 c.VoilaConfiguration.template = "course"  # noqa: F821
 
+
+def _bundled_mathjax(page_config: dict, **_) -> dict:
+    """Typeset with the MathJax bundled in Voila's JavaScript, never from cdnjs: the page loads MathJax
+    from `fullMathjaxUrl` unless it and `mathjaxConfig` are null. Standalone Voila leaves them null;
+    inside Jupyter Server (Binder's route) they default to cdnjs, which fails offline."""
+    page_config["fullMathjaxUrl"] = None
+    page_config["mathjaxConfig"] = None
+    return page_config
+
+
+c.VoilaConfiguration.page_config_hook = _bundled_mathjax  # noqa: F821
+
 # Loopback only; the page never shows a traceback or the notebooks' sources.
 c.Voila.ip = "127.0.0.1"  # noqa: F821
 c.VoilaConfiguration.show_tracebacks = False  # noqa: F821
