@@ -126,3 +126,18 @@ def test_the_language_switch_keeps_the_state(lesson1):
     header.switch_language()
     assert header.bridge.navigate == "http://h/voila/render/zh/01_feature_scaling.ipynb?x=7"
     assert header.switch.description == "中文"
+
+
+def test_an_ambiguous_plain_name_taken_while_building_is_given_back(monkeypatch):
+    """Without pre-heat the first section takes `w` from QUERY_STRING before a later one shows `w` is shared."""
+    class Twin(TanhSaturation):
+        name, words = "twin", "tanh"
+
+    monkeypatch.setenv("QUERY_STRING", "w=0.5")
+    page.reset()
+    a, b = TanhSaturation(), Twin()
+    header = page.PageHeader()
+    header.apply("w=0.5")
+    assert a.values()["w"] == 0.1 and b.values()["w"] == 0.1
+    assert "several sections have it" in header.message.value
+    page.reset()

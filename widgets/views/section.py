@@ -191,7 +191,8 @@ class Section:
         self.lock = threading.RLock()
         self.task: SectionTask | None = None
         self.build()
-        self.ignored = self.set_values({**page.values_from_environment(self), **values})
+        self.from_link = page.values_from_environment(self)
+        self.ignored = self.set_values({**self.from_link, **values})
         for c in self.controls.values():
             c.widget.observe(self._on_change(c.name), names="value")
         with self.lock:
