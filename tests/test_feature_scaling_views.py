@@ -37,7 +37,7 @@ def test_layer_toggle_and_units_redraw():
     s.controls["units"].set(16)
     assert not np.array_equal(s.tr("curve", "raw").y, before)
     s.controls["standardised"].set(True)
-    assert s.tr("hist", "activations").marker.color == F.GREEN
+    assert s.tr("hist", "activations").marker.color == F.STD.color
 
 
 def test_lr_past_the_limit_is_red_at_once():

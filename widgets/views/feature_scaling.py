@@ -7,10 +7,12 @@ import plotly.graph_objects as go
 
 from widgets import scaling as S
 from widgets.ui import message, stat_table
+from widgets.views import palette
 from widgets.views.section import Section, column, row
 
-SAT_COLOR = "rgba(214, 39, 40, 0.10)"
-BLUE, ORANGE, RED, GREEN = "#1f77b4", "#ff7f0e", "#d62728", "#2ca02c"
+SAT_COLOR = palette.BAND
+BLUE, ORANGE = palette.BLUE, palette.VERMILLION        # tanh and its slope (also dash)
+RAW, STD = palette.FIRST, palette.SECOND               # the two compared cases: colour, dash and marker
 
 
 def _f(v: float, digits: int = 4) -> str:
@@ -47,7 +49,7 @@ class TanhSaturation(Section):
             fig.add_shape(type="rect", xref="x", yref="paper", y0=0, y1=1, fillcolor=SAT_COLOR, line_width=0,
                           layer="below", name=f"band-{side}")
             fig.add_annotation(text=self.t("band"), xref="x", yref="paper", y=0.98, showarrow=False,
-                               font=dict(color="#b22"), name=f"label-{side}")
+                               name=f"label-{side}")
 
     def update(self, changed):
         w, x, thr = (self.controls[k].value for k in ("w", "x", "threshold"))
@@ -141,12 +143,12 @@ class TanhLayer(Section):
         self.figure("hist", height=320, title=self.t("hist_title"), xaxis_title=self.t("axis_a"),
                     yaxis_title=self.t("axis_share"), xaxis_range=[-1.05, 1.05], bargap=0.05, width=560)
         self.trace("hist", "activations", go.Histogram(name=self.t("trace_activations"), xbins=dict(start=-1, end=1, size=0.05),
-                                                       histnorm="probability", marker_color=BLUE))
+                                                       histnorm="probability", marker_color=RAW.color))
         self.figure("curve", height=320, title=self.t("curve_title"), xaxis_type="log", width=560,
                     xaxis_title=self.t("axis_scale"), yaxis_title=self.t("axis_saturated"), yaxis_range=[0, 1.02])
-        self.trace("curve", "raw", go.Scatter(name=self.t("trace_raw"), mode="lines", line=dict(color=RED)))
-        self.trace("curve", "std", go.Scatter(name=self.t("trace_std"), mode="lines", line=dict(color=GREEN)))
-        self.trace("curve", "now", go.Scatter(name=self.t("trace_now"), mode="markers", marker=dict(size=12, color="black")))
+        self.trace("curve", "raw", go.Scatter(name=self.t("trace_raw"), mode="lines", line=RAW.line()))
+        self.trace("curve", "std", go.Scatter(name=self.t("trace_std"), mode="lines", line=STD.line()))
+        self.trace("curve", "now", go.Scatter(name=self.t("trace_now"), mode="markers", marker=dict(size=12, color=palette.INK)))
 
     def update(self, changed):
         n_units, scale, std_on = (self.controls[k].value for k in ("units", "scale", "standardised"))
@@ -156,7 +158,7 @@ class TanhLayer(Section):
         std = S.tanh_layer(S.standardise(x), w, b, g)
         shown = std if std_on else raw
         with self.drawing():
-            self.tr("hist", "activations").update(x=shown.activations.ravel(), marker_color=GREEN if std_on else RED)
+            self.tr("hist", "activations").update(x=shown.activations.ravel(), marker_color=STD.color if std_on else RAW.color)
             if self._curve_units != n_units:  # the whole curve depends on N only
                 self.tr("curve", "raw").update(x=self.SCALES, y=S.saturation_vs_scale(self.SCALES, n_units, False))
                 self.tr("curve", "std").update(x=self.SCALES, y=S.saturation_vs_scale(self.SCALES, n_units, True))
@@ -208,12 +210,12 @@ class ScalingAndLearningRate(Section):
             self.trace(key, "loss", go.Contour(name=self.t("trace_loss"), colorscale="Blues", reversescale=True, showscale=False,
                                                contours=dict(coloring="lines"), line=dict(width=1.2),
                                                hoverinfo="skip"))
-            self.trace(key, "path", go.Scatter(name=self.t("trace_path"), mode="lines+markers", line=dict(color=RED, width=2),
+            self.trace(key, "path", go.Scatter(name=self.t("trace_path"), mode="lines+markers", line=dict(color=palette.VERMILLION, width=2),
                                                marker=dict(size=4)))
             self.trace(key, "start", go.Scatter(name=self.t("trace_start"), mode="markers",
-                                                marker=dict(size=11, color="black", symbol="x")))
+                                                marker=dict(size=11, color=palette.INK, symbol="x")))
             self.trace(key, "minimum", go.Scatter(name=self.t("trace_minimum"), mode="markers",
-                                                  marker=dict(size=12, color=GREEN, symbol="star")))
+                                                  marker=dict(size=12, color=palette.BLUISH_GREEN, symbol="star")))
 
     def update(self, changed):
         if changed in (None, "x2_range"):

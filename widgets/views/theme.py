@@ -155,8 +155,9 @@ _FOCUS_AND_LAYOUT = """
   #rendered_cells>div{padding:8px!important}
   .lesson-section,.lesson-section .widget-box{max-width:100%;min-width:0}
   .lesson-section .widget-hbox{flex-wrap:wrap!important}
-  .lesson-section .widget-slider,.lesson-section .widget-text,.lesson-section .widget-dropdown,
-  .lesson-section .widget-toggle-buttons,.lesson-section .lesson-number-field{max-width:100%!important;min-width:0}
+  .lesson-section .widget-inline-hbox,.lesson-section .lesson-number-field{
+    max-width:calc(100% - 2 * var(--jp-widgets-margin, 2px))!important;min-width:0}
+  .lesson-section .widget-toggle-buttons{max-width:100%!important}
   .lesson-section .widget-toggle-buttons .widget-toggle-button{min-width:0}
   .lesson-section .widget-toggle-buttons{flex-wrap:wrap}
   .lesson-section .widget-html{min-width:0!important;max-width:100%}

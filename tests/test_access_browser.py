@@ -1,0 +1,228 @@
+"""Every learner can use it (issue 17), checked on every dashboard in headless Chromium:
+
+* axe-core (shipped inside the PyPI package axe-playwright-python) on each rendered dashboard,
+  in Voilà's light and dark theme: no critical and no serious violation, no `region` one (the
+  page's landmarks are ours); the moderate ones left are printed;
+* the figures' titles, axis titles, tick labels and legends pass WCAG AA (4.5:1) against the page,
+  in both themes (axe does not measure text drawn in SVG);
+* no figure title overlaps its legend, and no legend overlaps its x-axis title, at 1280 and 414 px;
+* at 414 px the page does not scroll sideways, no figure is cut, and every control fits on screen;
+* lesson 1 with the keyboard alone: Tab reaches every control, with a visible focus ring, and
+  arrow keys (sliders) or Space (buttons) change what the page shows.
+"""
+from __future__ import annotations
+
+from importlib import resources
+
+import pytest
+
+from browser import assert_no_error, close, open_dashboard, plot_signature, settled, wait_for_change
+from widgets.devtools.serving import LESSONS, OffHostRequests
+
+pytestmark = pytest.mark.browser
+
+AXE_JS = resources.files("axe_playwright_python").joinpath("axe.min.js").read_text(encoding="utf-8")
+READY = {"00_index": ".lesson-card"}   # the others: a figure
+WIDE, NARROW = 1280, 414
+
+# ------------------------------------------------------------------ what the page is asked in JS
+_AXE = """async () => {
+  const r = await axe.run(document, { resultTypes: ['violations'] });
+  return r.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.map(n => n.target.join(' ') + ' :: ' + (n.failureSummary || '').split('\\n').slice(1, 2).join(' ')) }));
+}"""
+
+# Rectangles of each figure's title, legend and x-axis title (null where it has none).
+_FIGURE_BOXES = """() => [...document.querySelectorAll('.js-plotly-plot')].filter(p => p.getClientRects().length)
+  .map((p, i) => {
+    const box = (sel) => { const e = p.querySelector(sel); if (!e) return null;
+      const r = e.getBoundingClientRect(); return r.width * r.height > 0 ? [r.left, r.top, r.right, r.bottom] : null; };
+    const text = (sel) => (p.querySelector(sel) || {}).textContent || '';
+    return { i, title: box('.g-gtitle .gtitle'), titleText: text('.g-gtitle .gtitle'),
+             legend: box('.legend .bg'), xtitle: box('.g-xtitle .xtitle') };
+  })"""
+
+# WCAG contrast of the text drawn in figures against the colour behind the figure.
+_FIGURE_TEXT_CONTRAST = """() => {
+  const rgb = (s) => (s.match(/[0-9.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map(c => { c /= 255; return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; })
+      .reduce((a, c, k) => a + c * [0.2126, 0.7152, 0.0722][k], 0);
+  const behind = (el) => { for (let e = el; e; e = e.parentElement) {
+      const c = rgb(getComputedStyle(e).backgroundColor); if (c.length === 3 || (c.length === 4 && c[3] > 0.5)) return c; }
+      return [255, 255, 255]; };
+  const worst = [];
+  for (const p of document.querySelectorAll('.js-plotly-plot')) {
+    const bgPlot = rgb(getComputedStyle(p.querySelector('.main-svg') || p).backgroundColor);
+    const bg = bgPlot.length === 4 && bgPlot[3] === 0 || !bgPlot.length ? behind(p.parentElement) : bgPlot.slice(0, 3);
+    for (const t of p.querySelectorAll('.gtitle, .xtitle, .ytitle, .legendtext, .xtick text, .ytick text')) {
+      if (!t.textContent.trim() || !t.getClientRects().length) continue;
+      const fg = rgb(getComputedStyle(t).fill);
+      const [hi, lo] = [lum(fg), lum(bg)].sort((a, b) => b - a);
+      const ratio = (hi + 0.05) / (lo + 0.05);
+      if (ratio < 4.5) worst.push([t.textContent.trim().slice(0, 40), getComputedStyle(t).fill, bg.join(','), ratio.toFixed(2)]);
+    }
+  }
+  return worst;
+}"""
+
+# What scrolls sideways, what a figure loses on the right, and which controls leave the screen.
+_NARROW = """() => {
+  const vw = document.documentElement.clientWidth, out = { vw, scrolls: [], cut: [], offscreen: [], short: [] };
+  const name = (e) => e.tagName.toLowerCase() + '.' + [...e.classList].slice(0, 3).join('.');
+  const scrollers = [document.documentElement, document.querySelector('#rendered_cells'),
+                     ...document.querySelectorAll('.widget-box, .jp-OutputArea, .jp-Cell')].filter(Boolean);
+  for (const e of scrollers) if (e.scrollWidth > e.clientWidth + 1) out.scrolls.push([name(e), e.clientWidth, e.scrollWidth]);
+  for (const p of document.querySelectorAll('.js-plotly-plot')) {
+    const r = p.getBoundingClientRect(), svg = p.querySelector('.main-svg');
+    if (!p.getClientRects().length) continue;
+    if (r.right > vw + 1 || (svg && svg.getBoundingClientRect().width > r.width + 1))
+      out.cut.push([name(p), Math.round(r.left), Math.round(r.right), svg && Math.round(svg.getBoundingClientRect().width)]);
+  }
+  const controls = '.noUi-handle, .widget-readout, button, input, select, textarea, a[href]';
+  for (const c of document.querySelectorAll(controls)) {
+    if (!c.getClientRects().length || c.closest('.js-plotly-plot')) continue;
+    const r = c.getBoundingClientRect();
+    if (r.left < -1 || r.right > vw + 1) out.offscreen.push([name(c), c.getAttribute('aria-label') || c.textContent.trim().slice(0, 30), Math.round(r.left), Math.round(r.right)]);
+  }
+  for (const s of document.querySelectorAll('.widget-slider .noUi-target')) {
+    const w = s.getBoundingClientRect().width;
+    if (s.getClientRects().length && w < 100) out.short.push([s.closest('.widget-slider').textContent.trim().slice(0, 30), Math.round(w)]);
+  }
+  return out;
+}"""
+
+
+def _overlap(a, b, slack: float = 1.0) -> bool:
+    return bool(a and b) and a[0] < b[2] - slack and b[0] < a[2] - slack and a[1] < b[3] - slack and b[1] < a[3] - slack
+
+
+def titles_clear_of_legends(page, width: int) -> list[str]:
+    bad = []
+    for f in page.evaluate(_FIGURE_BOXES):
+        if _overlap(f["title"], f["legend"]):
+            bad.append(f"{width}px, figure {f['i']} '{f['titleText']}': title overlaps legend {f['title']} {f['legend']}")
+        if _overlap(f["legend"], f["xtitle"]):
+            bad.append(f"{width}px, figure {f['i']} '{f['titleText']}': legend overlaps x-axis title")
+    return bad
+
+
+# ------------------------------------------------------------------ opening a page
+def _open(browser, voila_url, stem: str, theme: str, width: int = WIDE):
+    context = browser.new_context(viewport={"width": width, "height": 1000})
+    watch = OffHostRequests(context, voila_url)
+    page = open_dashboard(browser, voila_url, f"{stem}.ipynb?theme={theme}", ready=READY.get(stem, ".js-plotly-plot"),
+                          page=context.new_page())
+    # every figure drawn, and the bridge's last pass done (every slider handle named)
+    settled(page, lambda: (page.locator(".js-plotly-plot").count(), plot_signature(page)), quiet_s=2.0,
+            timeout_s=120, what=f"{stem} rendering")
+    settled(page, lambda: page.locator(".noUi-handle:not([aria-label])").count(), quiet_s=0.5, what="slider names")
+    return page, watch
+
+
+def _axe(page) -> list[dict]:
+    page.evaluate(AXE_JS)
+    return page.evaluate(_AXE)
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+@pytest.mark.parametrize("stem", LESSONS)
+def test_every_dashboard_in_both_themes(browser, voila_url, stem, theme):
+    page, watch = _open(browser, voila_url, stem, theme)
+    try:
+        assert_no_error(page)
+        shown = page.evaluate("() => document.body.dataset.jpThemeLight")
+        assert shown == ("false" if theme == "dark" else "true"), f"{stem}: Voilà did not show the {theme} theme"
+        violations = _axe(page)
+        for v in violations:
+            print(f"{stem} {theme}: {v['impact']:9s} {v['id']} ×{len(v['nodes'])}: {v['help']}")
+            for n in v["nodes"][:3]:
+                print("      ", n[:220])
+        severe = [f"{v['id']} ({v['impact']}) ×{len(v['nodes'])}: {v['nodes'][:3]}" for v in violations
+                  if v["impact"] in ("critical", "serious")]
+        assert not severe, f"{stem} {theme}: axe-core finds\n" + "\n".join(severe)
+        assert "region" not in {v["id"] for v in violations}, f"{stem} {theme}: content outside the page's landmarks"
+        low = page.evaluate(_FIGURE_TEXT_CONTRAST)
+        assert not low, f"{stem} {theme}: figure text under 4.5:1 (text, fill, background, ratio): {low[:8]}"
+        assert titles_clear_of_legends(page, WIDE) == []
+        if theme == "light":
+            _check_narrow(page, stem)
+    finally:
+        close(page)
+        page.context.close()
+    watch.assert_none(stem)
+
+
+def _check_narrow(page, stem: str) -> None:
+    page.set_viewport_size({"width": NARROW, "height": 900})
+    settled(page, lambda: plot_signature(page), quiet_s=1.5, timeout_s=60, what=f"{stem} at {NARROW} px")
+    found = page.evaluate(_NARROW)
+    assert found["vw"] <= NARROW
+    assert found["scrolls"] == [], f"{stem} at {NARROW} px scrolls sideways: {found['scrolls'][:8]}"
+    assert found["cut"] == [], f"{stem} at {NARROW} px: figures cut on the right: {found['cut'][:8]}"
+    assert found["offscreen"] == [], f"{stem} at {NARROW} px: controls off screen: {found['offscreen'][:8]}"
+    assert found["short"] == [], f"{stem} at {NARROW} px: sliders too short to use: {found['short'][:8]}"
+    assert titles_clear_of_legends(page, NARROW) == []
+
+
+# ------------------------------------------------------------------ the keyboard alone
+_FOCUSED = """() => {
+  const e = document.activeElement;
+  if (!e || e === document.body) return null;
+  const cs = getComputedStyle(e), section = e.closest('.lesson-section');
+  const ring = cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) >= 2 || (cs.boxShadow && cs.boxShadow !== 'none');
+  return { kind: e.classList.contains('noUi-handle') ? 'slider' : e.classList.contains('widget-toggle-button') ? 'toggle'
+                 : e.classList.contains('widget-readout') ? 'readout' : e.tagName.toLowerCase(),
+           name: e.getAttribute('aria-label') || e.textContent.trim().slice(0, 40),
+           text: e.getAttribute('aria-valuetext'), now: e.getAttribute('aria-valuenow'), max: e.getAttribute('aria-valuemax'), pressed: e.classList.contains('mod-active'),
+           section: section ? [...section.classList].find(c => c.startsWith('section-')) : null, ring };
+}"""
+
+
+def _section_state(page, section: str) -> tuple[str, str]:
+    scope = f".{section}"
+    return page.locator(scope).first.inner_text(), plot_signature(page, scope)
+
+
+def test_lesson_1_with_the_keyboard_alone(browser, voila_url):
+    page, watch = _open(browser, voila_url, "01_feature_scaling", "light")
+    try:
+        names = page.evaluate("() => [...document.querySelectorAll('.noUi-handle')].map(h => h.getAttribute('aria-label'))")
+        assert len(names) == 9 and all(names), f"every slider handle is named: {names}"
+        scale = page.locator(".section-layer .noUi-handle").first
+        assert scale.get_attribute("aria-valuetext") == "100", "a log slider says its value, not its exponent"
+        moved, toggled, typed, rings = set(), set(), [], []
+        page.locator("body").click(position={"x": 2, "y": 2})
+        for _ in range(120):
+            page.keyboard.press("Tab")
+            f = page.evaluate(_FOCUSED)
+            if f is None or f["section"] is None:
+                continue
+            rings.append((f["name"], f["ring"]))
+            if f["kind"] == "slider" and f["name"] not in moved:
+                before = _section_state(page, f["section"])
+                page.keyboard.press("ArrowLeft" if f["now"] == f["max"] else "ArrowRight")
+                wait_for_change(page, lambda: _section_state(page, f["section"]), before, what=f"'{f['name']}' by keyboard")
+                assert page.evaluate(_FOCUSED)["text"] != f["text"], "the handle says its new value"
+                moved.add(f["name"])
+            elif f["kind"] == "readout" and f["section"] == "section-tanh" and not typed:
+                before = _section_state(page, f["section"])
+                page.keyboard.press("Control+A")
+                page.keyboard.type("0.3")
+                page.keyboard.press("Enter")
+                wait_for_change(page, lambda: _section_state(page, f["section"]), before, what="typing into a readout")
+                typed.append(f["name"])
+            elif f["kind"] == "toggle" and not f["pressed"] and f["name"] not in toggled:
+                before = _section_state(page, f["section"])
+                page.keyboard.press("Space")
+                wait_for_change(page, lambda: _section_state(page, f["section"]), before, what=f"'{f['name']}' by keyboard")
+                toggled.add(f["name"])
+            if len(moved) == 9 and toggled and typed:
+                break
+        assert moved == set(names), f"Tab reached and moved {sorted(moved)}; all: {sorted(names)}"
+        assert toggled == {"standardised inputs"} and typed, (toggled, typed)
+        assert all(ring for _, ring in rings), f"no visible focus on: {[n for n, r in rings if not r]}"
+        assert_no_error(page)
+    finally:
+        close(page)
+        page.context.close()
+    watch.assert_none("01_feature_scaling")
