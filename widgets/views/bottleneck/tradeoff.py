@@ -117,7 +117,8 @@ class Tradeoff(Section):
                 break
             out[r] = err
             self.task.draw(lambda r=r, err=err: self._add_point(generation, r, err))
-        progress(1.0, "stopped" if stop.is_set() else "done")
+        if not stop.is_set():          # a stopped or cancelled run leaves the bar where it was
+            progress(1.0, "done")
         return out
 
     def _add_point(self, generation: int, ch_red: int, err: float):
