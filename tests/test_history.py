@@ -79,7 +79,9 @@ def test_a_missing_field_is_named_not_a_bare_key():
     (lambda h: h.update(extras={"crops": [{"crops": 10, "top1": 0.9, "top5": 1, "seconds": 1,
                                             "flops_per_image": 0}]}), "extras.crops[0].flops_per_image is 0"),
     (lambda h: h["config"].update(width="0.25x"), "config.width must be a number"),
-    (lambda h: h["config"].update(lr=-1), "config.lr must be positive"),
+    (lambda h: h["config"].update(lr=-1), "config.lr must be a positive number, not -1"),
+    (lambda h: h["config"].update(image_size=4), "config.image_size must be from 8 to 512, not 4"),
+    (lambda h: h["config"].update(schedule="cosine"), "config.schedule must be one of onecycle, step"),
     (lambda h: h["config"].update(bn="yes"), "config.bn must be true or false"),
 ])
 def test_bad_top_level_fields_are_named(broken, words):
@@ -88,6 +90,13 @@ def test_bad_top_level_fields_are_named(broken, words):
     with pytest.raises(H.HistoryError) as exc:
         H.check_history(h)
     assert words in str(exc.value)
+
+
+def test_the_recording_machines_paths_and_threads_do_not_matter():
+    h = history()
+    h["config"].update(data_dir="/gpu/box/data", threads=64, save="/gpu/box/ck.pt", resume=None, unknown=3)
+    c = H.check_history(h).config
+    assert c.data_dir is None and c.threads is None and c.save is None
 
 
 # ---- item 12: strings from the file never carry markup

@@ -2,6 +2,7 @@
 and replay drawing into named traces, and replay of untrusted histories (issue 18 items 10-13)."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import time
@@ -68,13 +69,15 @@ def test_banner_quotes_the_measured_run_not_a_typed_time(page):
     assert "half a minute" not in page.banner.value
 
 
-@pytest.mark.parametrize("name,value", [("width", 0.125), ("size", 24), ("schedule", "step"), ("dataset", "cifar10"),
-                                        ("bn", False), ("aux", False), ("averaging", False), ("augment", True),
-                                        ("lr", 0.05), ("batch", 32), ("epochs", 3), ("seed", 3)])
-def test_every_setting_changes_the_summary(page, name, value):
-    before = page.summary.value
-    page.controls[name].set(value)
-    assert page.summary.value != before and "lesson-summary" in page.summary.value
+def test_every_setting_changes_the_summary(page):
+    changes = {"width": 0.125, "size": 24, "schedule": "step", "dataset": "cifar10", "bn": False, "aux": False,
+               "averaging": False, "augment": True, "lr": 0.05, "batch": 32, "epochs": 3, "seed": 3}
+    for name, value in changes.items():
+        before = page.summary.value
+        page.controls[name].set(value)
+        assert page.summary.value != before and "lesson-summary" in page.summary.value, name
+        page.controls[name].set(page.controls[name].default)
+        assert page.summary.value == before, name
 
 
 def test_a_bad_value_keeps_the_default_with_a_message():
@@ -83,6 +86,17 @@ def test_a_bad_value_keeps_the_default_with_a_message():
     assert "Ignored" in s.status.value and "lr = abc" in s.status.value and "colour" in s.status.value
     s.controls["lr"].widget.text.value = "-3"
     assert s.controls["lr"].value == 0.2 and "Enter a value from" in s.controls["lr"].widget.msg.value
+
+
+def test_the_number_fields_take_the_engines_bounds(page):
+    """One set of ranges: every value a field accepts is one TrainConfig's own bounds accept."""
+    for name, field in {"lr": "lr", "batch": "batch_size", "epochs": "epochs", "seed": "seed"}.items():
+        spec = next(f for f in dataclasses.fields(T.TrainConfig) if f.name == field).metadata["spec"]
+        w = page.controls[name].widget
+        assert (w.min, w.max) == L.settings.bounds(name) and spec.contains(w.min) and spec.contains(w.max), name
+    specs = {f.name: f.metadata["spec"] for f in dataclasses.fields(T.TrainConfig)}
+    assert set(page.controls["dataset"].widget.options[i][1] for i in range(2)) <= set(specs["dataset"].choices)
+    assert {v for _, v in page.controls["schedule"].widget.options} <= set(specs["schedule"].choices)
 
 
 def test_no_positional_trace_lookups_and_no_unread_state(page):

@@ -30,7 +30,6 @@ from typing import Any
 
 import numpy as np
 
-from widgets import data as D
 from widgets import train as T
 
 MAX_BYTES = 16 * 2**20      # 16 MiB: ~50,000 events; the shipped recording is 37 kB
@@ -118,7 +117,7 @@ FINAL_FIELDS = {"test_top1": FRACTION, "test_top5": FRACTION, "test_loss": NON_N
                 "raw_test_top1": FRACTION, "raw_test_top5": FRACTION}
 CROP_FIELDS = {"crops": (1, 1000, True), "top1": FRACTION, "top5": FRACTION,
                "seconds": NON_NEGATIVE, "flops_per_image": (1, math.inf, False)}
-ENUMS = {"dataset": D.DATASETS, "schedule": T.SCHEDULES}
+NOT_REPLAYED = ("data_dir", "save", "resume", "threads")   # settings of the recording machine, not of the run
 
 
 @dataclass
@@ -183,23 +182,18 @@ def check_event(e: Any, i: int) -> dict | None:
 
 
 def check_config(d: Any) -> T.TrainConfig:
-    """The run's settings: known TrainConfig fields of the right type; unknown keys are dropped."""
+    """The run's settings: known TrainConfig fields, each of its type and within the engine's own bounds
+    (the field's metadata); unknown keys and the recording machine's paths and threads are dropped."""
     if not isinstance(d, dict):
         raise HistoryError("field 'config' must be an object")
-    kwargs = {f.name: _config_value(f, d[f.name]) for f in dataclasses.fields(T.TrainConfig) if f.name in d}
-    for name in ("width", "lr"):
-        if name in kwargs and not kwargs[name] > 0:
-            raise HistoryError(f"config.{name} must be positive")
-    for name in ("image_size", "epochs", "batch_size"):
-        if name in kwargs and not kwargs[name] >= 1:
-            raise HistoryError(f"config.{name} must be at least 1")
-    return T.TrainConfig(**kwargs)
+    return T.TrainConfig(**{f.name: _config_value(f, d[f.name]) for f in dataclasses.fields(T.TrainConfig)
+                            if f.name in d and f.name not in NOT_REPLAYED})
 
 
 def _config_value(f: dataclasses.Field, v: Any) -> Any:
-    """`v` checked against the type of the TrainConfig field `f` (its annotation, e.g. "int | None")."""
-    where = f"config.{f.name}"
-    kinds = {t.strip() for t in str(f.type).split("|")} or {type(f.default).__name__}
+    """`v` checked against the TrainConfig field `f`: its annotation ("int | None") and its Spec."""
+    where, spec = f"config.{f.name}", f.metadata.get("spec")
+    kinds = {t.strip() for t in str(f.type).split("|")}
     if v is None and "None" in kinds:
         return None
     if "bool" in kinds:
@@ -207,11 +201,15 @@ def _config_value(f: dataclasses.Field, v: Any) -> Any:
             raise HistoryError(f"{where} must be true or false")
         return v
     if kinds & {"int", "float"}:
-        return _number(v, where, (-math.inf, math.inf, "float" not in kinds))
+        whole = "float" not in kinds
+        v = _number(v, where, (-math.inf, math.inf, whole))
+        if spec is not None and not spec.contains(v):
+            raise HistoryError(f"{where} {spec.rule(whole)}, not {v:g}")
+        return v
     if not isinstance(v, str) or len(v) > 200:
         raise HistoryError(f"{where} must be a short text")
-    if f.name in ENUMS and v not in ENUMS[f.name]:
-        raise HistoryError(f"{where} must be one of {', '.join(ENUMS[f.name])}")
+    if spec is not None and spec.choices and v not in spec.choices:
+        raise HistoryError(f"{where} must be one of {', '.join(map(str, spec.choices))}")
     return v
 
 

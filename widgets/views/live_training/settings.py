@@ -16,9 +16,12 @@ DATASETS = [("digits (embedded, 8x8)", "digits"), ("CIFAR-10 (binary archive)", 
 WIDTHS = [("1/16", 0.0625), ("1/8", 0.125), ("1/4", 0.25), ("1/2", 0.5), ("1 (paper)", 1.0)]
 SIZES = [16, 24, 32]
 SCHEDULES = [("one-cycle (short runs)", "onecycle"), ("paper: x0.96 / 8 epochs", "step")]
-# name: (label, lowest, highest, whole number?, width of the text box)
-NUMBERS = {"lr": ("Learning rate", 1e-5, 10.0, False, "70px"), "batch": ("Batch", 2, 4096, True, "60px"),
-           "epochs": ("Epochs", 1, 200, True, "50px"), "seed": ("Seed", 0, 2**31 - 1, True, "60px")}
+# name: (label, whole number?, width of the text box, the page's own limits). The bounds are the engine's
+# (TrainConfig's field metadata), narrowed to what a page run can use: a learning rate past 10 only
+# diverges and one under 1e-5 does not move in 200 epochs; BatchNorm needs 2 images in a batch; 4,096
+# is more than the digits' training set; 200 epochs is hours on a CPU; a seed fits 31 bits.
+NUMBERS = {"lr": ("Learning rate", False, "70px", (1e-5, 10.0)), "batch": ("Batch", True, "60px", (2, 4096)),
+           "epochs": ("Epochs", True, "50px", (1, 200)), "seed": ("Seed", True, "60px", (0, 2**31 - 1))}
 CHECKBOXES = {"bn": ("BatchNorm", "110px"), "aux": ("aux heads (0.3)", "140px"),
               "averaging": ("Polyak averaging", "150px"), "augment": ("random crops 8-100%", "170px")}
 CONFIG_NAMES = {"size": "image_size", "batch": "batch_size"}   # control name -> TrainConfig field
@@ -43,14 +46,23 @@ def add_controls(s: Section, base: T.TrainConfig) -> list[ipw.Widget]:
     for name, (label, width) in CHECKBOXES.items():
         s.control(name, ipw.Checkbox(value=getattr(base, name), description=label, indent=False,
                                      layout=ipw.Layout(width=width)))
-    for name, (label, lo, hi, whole, width) in NUMBERS.items():
-        value = getattr(base, CONFIG_NAMES.get(name, name))
-        s.number(name, label, value, min=lo, max=hi, integer=whole, width=width)
+    for name, (label, whole, width, _limits) in NUMBERS.items():
+        lo, hi = bounds(name)
+        s.number(name, label, getattr(base, CONFIG_NAMES.get(name, name)), min=lo, max=hi, integer=whole, width=width)
     c = s.controls
     wrap = ipw.Layout(flex_flow="row wrap")
     return [ipw.HBox([c[n].widget for n in ("dataset", "width", "size", "schedule")], layout=wrap),
             ipw.HBox([c[n].widget for n in CHECKBOXES], layout=wrap),
             ipw.HBox([c[n].widget for n in NUMBERS], layout=wrap)]
+
+
+def bounds(name: str) -> tuple[float, float]:
+    """The range of number control `name`: the engine's bounds for its TrainConfig field, within the page's limits."""
+    lo, hi = NUMBERS[name][3]
+    spec = next(f for f in dataclasses.fields(T.TrainConfig) if f.name == CONFIG_NAMES.get(name, name)).metadata["spec"]
+    lo = lo if spec.low is None else max(lo, spec.low)
+    hi = hi if spec.high is None else min(hi, spec.high)
+    return lo, hi
 
 
 def config(s: Section, base: T.TrainConfig, on_gpu: bool) -> T.TrainConfig:
