@@ -146,11 +146,13 @@ def test_figures_follow_the_pages_theme_and_keep_their_ink_visible(light_page):
     fig = ui.figure()
     fig.add_scatter(x=[1], y=[1], name="now", marker=dict(color=palette.INK))
     fig.add_scatter(x=[1], y=[1], name="curve", line=dict(color=palette.BLUE))
+    fig.add_shape(type="line", x0=0, x1=1, y0=0, y1=1, line=dict(color="black"))
     assert fig.layout.template.layout.colorway == tuple(palette.COLORWAY)
     theme.apply("dark")
     assert fig.layout.template.layout.font.color == "#f2f5fa"          # plotly_dark's text
     assert fig.layout.template.layout.paper_bgcolor == "rgba(0,0,0,0)"
     assert fig.data[0].marker.color == palette.INK_DARK and fig.data[1].line.color == palette.BLUE
+    assert fig.layout.shapes[0].line.color == palette.INK_DARK
     theme.apply("light")
     assert fig.data[0].marker.color == palette.INK
     assert fig.layout.template.layout.font.color == "#2a3f5f"          # plotly_white's text

@@ -85,8 +85,12 @@ SURFACE = {
     "panel": ("#F5F7FA", "#2A2D31"),     # a box that stands out from the page (banner, note)
     "border": ("#CCCCCC", "#5A5A5A"),
     "focus": ("#0072B2", "#56B4E9"),      # the focus ring (3:1 or more against the page)
+    "error-bg": ("#FDECEA", "#3B1E1E"),   # behind a row or cell that disagrees
+    "warn-bg": ("#FFF8E1", "#3A3220"),    # behind a row or cell that is close but not equal
 }
-BACKGROUNDS = {"light": ("#FFFFFF", "#F5F7FA"), "dark": ("#111111", "#212121", "#2A2D31")}
+# Every text colour is held to AA on each of these (tests/test_theme.py).
+BACKGROUNDS = {"light": ("#FFFFFF", "#F5F7FA", "#FDECEA", "#FFF8E1"),
+               "dark": ("#111111", "#212121", "#2A2D31", "#3B1E1E", "#3A3220")}
 THEMES = ("light", "dark")
 
 

@@ -111,6 +111,9 @@ def style(fig: go.BaseFigure, theme: str) -> None:
         for ann in fig.layout.annotations or ():
             if _same_colour(getattr(ann.font, "color", None), old):
                 ann.font.color = new
+        for shape in fig.layout.shapes or ():
+            if _same_colour(getattr(shape.line, "color", None), old):
+                shape.line.color = new
 
 
 def _other(theme: str) -> str:
