@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 
 from widgets import bottleneck as B
 from widgets.ui import NumberField, StopRequested, fmt_int, message, stat_table
+from widgets.views import palette
 from widgets.views.bottleneck.style import CONV_COLOR, DIRECT_COLOR, NOTE_STYLE, REDUCE_COLOR, boxed
 from widgets.views.section import Section, column, row
 
@@ -22,7 +23,7 @@ SIZES = (("height", "H (height)", B.MAX_SIDE), ("width", "W (width)", B.MAX_SIDE
          ("ch_out", "C_out (filters)", B.MAX_CHANNELS), ("ch_red", "ch_red (1×1 bottleneck)", B.MAX_CHANNELS))
 BARS = (("direct", "k×k conv, direct", DIRECT_COLOR), ("reduce", "1×1 conv (bottleneck)", REDUCE_COLOR),
         ("conv", "k×k conv after the bottleneck", CONV_COLOR))
-GREY = "<div style='color:#444'>{}</div>"
+GREY = f"<div style='color:{palette.var('muted')}'>{{}}</div>"
 
 
 def _ms(seconds: float) -> str:
@@ -152,12 +153,12 @@ class CostCalculator(Section):
                  f"{html.escape(B.device_name(B.default_device()))}, one batch of one image, after a few warm-up "
                  "runs, alternating direct and bottleneck so both see the same load.")
         return [
-            ipw.HTML("<h4 style='margin:4px 0'>The calculator</h4>"),
+            ipw.HTML("<h3 style='margin:4px 0;font-size:1.1em'>The calculator</h3>"),
             row(column(c["height"], c["width"], c["ch_in"]), column(c["k"], c["ch_out"], c["ch_red"]), gap="16px"),
             self.controls["bottleneck"].widget, self.status, self.formulas, self.figures["bars"],
             ipw.HTML(_slip_html()),
-            ipw.HTML("<h4 style='margin:10px 0 4px'>Check 1: PyTorch's own FLOP counter</h4>"), self.flops,
-            ipw.HTML("<h4 style='margin:10px 0 4px'>Check 2: the clock</h4>" + GREY.format(clock)),
+            ipw.HTML("<h3 style='margin:10px 0 4px;font-size:1.1em'>Check 1: PyTorch's own FLOP counter</h3>"), self.flops,
+            ipw.HTML("<h3 style='margin:10px 0 4px;font-size:1.1em'>Check 2: the clock</h3>" + GREY.format(clock)),
             self.task.widget, self.timing, self.figures["timing"], self.recorded,
         ]
 
@@ -208,7 +209,7 @@ def _flops_html(s: B.ConvShape, on: bool) -> str:
     d, b = B.direct_cost(s), B.bottleneck_cost(s)
 
     def ok(a, b_):
-        return "<b style='color:#1b5e20'>✓ equal</b>" if a == b_ else "<b style='color:#b00020'>✗ differ</b>"
+        return f"<b style='color:{palette.var('ok')}'>✓ equal</b>" if a == b_ else f"<b style='color:{palette.var('error')}'>✗ differ</b>"
 
     rows = [("direct: FlopCounterMode", f"{fmt_int(fc.direct_flops)} FLOPs ÷ 2 = {fmt_int(fc.direct_macs)} "
                                         f"multiply-adds, formula {fmt_int(d.macs)} {ok(fc.direct_macs, d.macs)}")]

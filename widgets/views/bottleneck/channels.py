@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 
 from widgets import conv1x1 as C
 from widgets.ui import stat_table
+from widgets.views import palette
 from widgets.views.bottleneck.style import CONV_COLOR, boxed
 from widgets.views.section import Section, column, row
 
@@ -88,13 +89,13 @@ class ManyChannels(Section):
                                          "output channel shown"))
         fig.layout.annotations[2].name = "channel title"   # the subplot titles, in subplot order
         ch = [f"c{i + 1}" for i in range(self.C)]
-        self.trace("pixel", "x", go.Bar(x=ch, name="x (input pixel, 8 channels)", marker_color="#7f7f7f"), 1, 1)
+        self.trace("pixel", "x", go.Bar(x=ch, name="x (input pixel, 8 channels)", marker_color=palette.GREY), 1, 1)
         self.trace("pixel", "w", go.Bar(x=ch, name="w (filter weights)", marker_color=CONV_COLOR), 1, 1)
-        self.trace("pixel", "outputs", go.Bar(name="ReLU(x·w) for each filter", marker_color="#ff7f0e"), 1, 2)
+        self.trace("pixel", "outputs", go.Bar(name="ReLU(x·w) for each filter", marker_color=palette.ORANGE), 1, 2)
         self.trace("pixel", "channel", go.Heatmap(colorscale="Oranges", texttemplate="%{z:.1f}", showscale=False,
                                                   xgap=2, ygap=2), 1, 3)
         self.trace("pixel", "box", go.Scatter(mode="markers", name="chosen pixel", showlegend=False,
-                                              marker=dict(symbol="square-open", size=30, color="black",
+                                              marker=dict(symbol="square-open", size=30, color=palette.INK,
                                                           line=dict(width=3))), 1, 3)
         fig.update_yaxes(autorange="reversed", showticklabels=False, row=1, col=3)
         fig.update_xaxes(showticklabels=False, row=1, col=3)
@@ -111,7 +112,7 @@ class ManyChannels(Section):
             self.tr("pixel", "x").y = dot.x
             self.tr("pixel", "w").update(y=dot.w, name=f"w (filter {f + 1})")
             self.tr("pixel", "outputs").update(x=[f"f{i + 1}" for i in range(n)], y=out[r, c],
-                                               marker_color=["#ff7f0e" if i != f else "#b35806" for i in range(n)])
+                                               marker_color=[palette.ORANGE if i != f else palette.VERMILLION for i in range(n)])
             self.tr("pixel", "channel").z = out[:, :, f]
             self.tr("pixel", "box").update(x=[c], y=[r])
             self.figures["pixel"].update_annotations(text=f"output channel {f + 1} (6×6), pixel ({r}, {c}) boxed",

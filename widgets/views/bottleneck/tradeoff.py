@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 
 from widgets import bottleneck_tradeoff as T
 from widgets.ui import message
+from widgets.views import palette
 from widgets.views.bottleneck.style import CONV_COLOR, DIRECT_COLOR, boxed
 from widgets.views.section import Section
 
@@ -38,7 +39,7 @@ class Tradeoff(Section):
         self.trace("tradeoff", "best", go.Scatter(name="best possible (closed form, SVD)", mode="lines+markers",
                                                   line=dict(color=DIRECT_COLOR, width=3)))
         self.trace("tradeoff", "trained", go.Scatter(name=f"trained ({T.TRAIN_STEPS} Adam steps)", mode="markers",
-                                                     marker=dict(symbol="x", size=12, color="black")))
+                                                     marker=dict(symbol="x", size=12, color=palette.INK)))
         self.trace("tradeoff", "cost", go.Scatter(name="cost of the bottleneck path", mode="lines", yaxis="y2",
                                                   line=dict(color=CONV_COLOR, dash="dot")))
 
