@@ -50,6 +50,18 @@ _GLYPHS = """(chars) => {
 }"""
 
 
+# Three probes of the same characters: in the page's language, marked Japanese, marked Chinese.
+_HAN_PROBES = """() => {
+  for (const lang of ['', 'ja', 'zh-CN']) {
+    const s = document.createElement('span');
+    s.textContent = '门直骨'; s.style.fontSize = '40px'; s.className = 'han-probe han-probe-' + (lang || 'page');
+    if (lang) s.lang = lang;
+    document.body.appendChild(s);
+  }
+  return document.documentElement.lang;
+}"""
+
+
 def control_texts(page) -> dict[str, list[str]]:
     return page.evaluate(_CONTROL_TEXTS)
 
@@ -107,6 +119,16 @@ def test_chinese_glyphs_are_drawn(page):
     assert miss_a == miss_b, "the check cannot tell a missing glyph from a drawn one"
     assert sat != he and blank not in (sat, he), (
         "Chinese characters are drawn as empty boxes: install a CJK font (`apt-get install fonts-noto-cjk`)")
+
+
+def test_the_page_is_marked_chinese_so_han_characters_take_their_chinese_forms(page):
+    assert page.evaluate(_HAN_PROBES) == "zh-CN"
+    try:
+        shot = {k: page.locator(f".han-probe-{k}").screenshot() for k in ("page", "ja", "zh-CN")}
+        assert shot["zh-CN"] != shot["ja"], "the check cannot tell the Chinese forms from the Japanese ones"
+        assert shot["page"] == shot["zh-CN"]
+    finally:
+        page.evaluate("() => document.querySelectorAll('.han-probe').forEach(e => e.remove())")
 
 
 @pytest.mark.parametrize("index,css,key", [
@@ -170,6 +192,8 @@ def test_language_switch_round_trip_keeps_a_changed_control(dashboard, voila_url
     before = section(page, "lesson-tanh")
     press_slider(page, W, "ArrowRight", times=3)  # w 0.10 -> 0.13
     wait_for_change(page, lambda: section(page, "lesson-tanh"), before, what="w to change")
+    # the kernel has w = 0.13 (a click can overtake the slider's last value on its way to the kernel)
+    wait_until(page, lambda: "The notes' example at w = 0.13" in section(page, "lesson-tanh"), 30, "w = 0.13")
     assert _readout(page, W) == "0.13"
 
     page.locator("button.language-switch", has_text="中文").click()
@@ -197,6 +221,7 @@ def test_landing_pages_link_each_other_and_the_zh_lesson(dashboard):
     wait_until(page, lambda: page.url.endswith("/voila/render/zh/00_index.ipynb"), 30, "the zh landing page")
     wait_rendered(page, "the zh landing page", ".lesson-card", 5)
     assert_no_error(page)
+    wait_until(page, lambda: page.evaluate("() => document.documentElement.lang") == "zh-CN", 10, "<html lang>")
     text = body_text(page)
     assert "设备：" in text and "CPU" in text and "特征缩放与 tanh 饱和" in text and "0.964" in text
     assert text.count("即将推出") == 4  # lessons 2-5 are not translated yet
@@ -212,6 +237,7 @@ def test_landing_pages_link_each_other_and_the_zh_lesson(dashboard):
     wait_until(page, lambda: page.url.endswith("/voila/render/00_index.ipynb"), 30, "the English landing page")
     wait_rendered(page, "the English landing page", ".lesson-card", 5)
     assert "Open lesson 1" in body_text(page)
+    assert page.evaluate("() => document.documentElement.lang") == "en"
 
     page.locator("a.edition-link", has_text="中文").click()
     wait_until(page, lambda: page.url.endswith("/voila/render/zh/00_index.ipynb"), 30, "the zh landing page again")

@@ -153,3 +153,21 @@ def test_the_real_editions_link_each_other():
 def test_an_unknown_language_is_refused():
     with pytest.raises(ValueError, match="en, zh"):
         index.course_index(lang="fr")
+
+
+# --------------------------------------------------------------------------- the page bridge
+def test_zh_pages_say_they_are_chinese_and_name_their_regions_in_chinese():
+    """<html lang=zh-CN> makes Chromium draw Han characters in their Chinese forms (not the Japanese ones)."""
+    from widgets.views import page
+    from widgets.views.feature_scaling import TanhSaturation
+
+    page.reset()
+    try:
+        header, tanh = page.PageHeader(lang="zh"), TanhSaturation(lang="zh")
+        assert header.bridge.lang == "zh-CN"
+        assert header.bridge.titles[tanh.name] == i18n.t("zh", "tanh.title")
+        assert page.PageHeader().bridge.lang == "en"
+    finally:
+        page.reset()
+    bridges = {lang: index.course_index(lang=lang).children[0] for lang in ("en", "zh")}
+    assert {lang: b.lang for lang, b in bridges.items()} == {"en": "en", "zh": "zh-CN"}

@@ -20,7 +20,7 @@ from widgets.bottleneck import NOTES_SHAPE, ConvShape, bottleneck_cost, direct_c
 from widgets.scaling import tanh_unit
 from widgets.train import select_device
 from widgets.views import i18n, palette
-from widgets.views.page import PageBridge
+from widgets.views.page import HTML_LANG, PageBridge
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 LESSONS = ("01_feature_scaling", "02_batch_norm", "03_bottleneck", "04_inception", "05_live_training")
@@ -106,7 +106,7 @@ def course_index(lang: str = "en") -> ipw.Widget:
                       f"{html.escape(device_sentence(lang))}</div>")
     editions = ipw.HTML(_editions(lang))
     cards = ipw.HTML("".join(_card(*row, lang=lang) for row in _promises(lang)))
-    box = ipw.VBox([PageBridge(), banner, editions, cards])   # the bridge: theme, landmarks
+    box = ipw.VBox([PageBridge(lang=HTML_LANG[lang]), banner, editions, cards])   # the bridge: theme, landmarks, <html lang>
     box.add_class("course-index")
     box.add_class(f"lang-{lang}")
     return box

@@ -42,6 +42,9 @@ log = logging.getLogger("widgets")
 
 MAX_QUERY = 2000       # characters of query string read at most
 MAX_PAIRS = 64         # name=value pairs read at most
+# <html lang> per catalogue language: without zh-CN, Chromium draws Han characters in the
+# Japanese forms of Noto CJK (门, 直 …), the fallback for an unmarked page (measured in Debian's chromium).
+HTML_LANG = {"en": "en", "zh": "zh-CN"}
 SERVER_PARAMS = ("theme", "template")   # Voilà's own (`?theme=dark`): not controls, never "ignored"
 
 _ESM = access.JS + """
@@ -69,6 +72,7 @@ function render({ model, el }) {
   model.set("query", onVoila ? window.location.search.replace(/^[?]/, "") : "");
   model.set("fragment", onVoila ? decodeURIComponent(window.location.hash.replace(/^#/, "")) : "");
   model.set("theme", pageTheme());
+  if (model.get("lang")) document.documentElement.lang = model.get("lang");   // Han glyphs in the page's script
   model.set("reported", true);
   model.save_changes();
   model.on("change:navigate", () => { const to = model.get("navigate"); if (to) window.location.assign(to); });
@@ -93,6 +97,7 @@ class PageBridge(anywidget.AnyWidget):
     theme = traitlets.Unicode("").tag(sync=True)           # "light" or "dark", from the browser
     css = traitlets.Unicode("").tag(sync=True)             # theme.stylesheet(), installed once per page
     titles = traitlets.Dict().tag(sync=True)               # section name -> title (each box's region name)
+    lang = traitlets.Unicode("").tag(sync=True)            # the page's language as <html lang>: see HTML_LANG
 
     def __init__(self, **kw):
         super().__init__(css=theme.stylesheet(), titles=_titles(sections()), **kw)
@@ -111,7 +116,7 @@ _bridges: "weakref.WeakSet[PageBridge]" = weakref.WeakSet()
 
 
 def _titles(on_page: list["Section"]) -> dict[str, str]:
-    return {s.name: str(s.title) for s in on_page if getattr(s, "title", "")}
+    return {s.name: s.heading_text() for s in on_page if getattr(s, "title", "")}
 
 
 # --------------------------------------------------------------------------- the registry
@@ -225,7 +230,7 @@ class PageHeader:
     def __init__(self, lang: str = "en"):
         i18n.catalogue(lang)
         self.lang = lang
-        self.bridge = PageBridge()
+        self.bridge = PageBridge(lang=HTML_LANG[lang])
         self.message = ipw.HTML("")
         self.message.add_class("page-message")
         self.link = ipw.HTML("")
@@ -259,8 +264,13 @@ class PageHeader:
         on_page = sections()
         by_section, unknown = route(pairs, on_page)
         for s in on_page:
+            mine = by_section.get(s, {})
+            # a plain name a section took from QUERY_STRING while it was built, before the sections
+            # after it existed, may turn out to be ambiguous: give that control its default back
+            undo = {n: s.controls[n].default for n in getattr(s, "from_link", {}) if n not in mine}
             with s.lock:
-                s.ignored = s.set_values(by_section.get(s, {}))
+                s.set_values(undo)
+                s.ignored = s.set_values(mine)
             notes += [f"{s.name}: {why}" for why in s.ignored]
         notes += unknown
         self.message.value = ui.message(self.t("ignored", items="; ".join(notes))) if notes else ""
