@@ -141,3 +141,14 @@ def test_an_ambiguous_plain_name_taken_while_building_is_given_back(monkeypatch)
     assert a.values()["w"] == 0.1 and b.values()["w"] == 0.1
     assert "several sections have it" in header.message.value
     page.reset()
+
+
+def test_the_switch_shows_only_when_the_other_edition_exists(lesson1):
+    header, _ = lesson1
+    assert header.switch.layout.display == "none"
+    header.bridge.address = "http://h/voila/render/zz_no_such_lesson.ipynb"
+    header.bridge.reported = True
+    assert header.switch.layout.display == "none"
+    assert page.other_edition_exists("http://h/voila/render/01_feature_scaling.ipynb", "zh")
+    assert page.other_edition_exists("http://h/voila/render/zh/01_feature_scaling.ipynb", "en")
+    assert page.other_edition_exists("", "zh")

@@ -25,6 +25,7 @@ import logging
 import os
 import threading
 import weakref
+from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 from urllib.parse import parse_qsl, quote, urlencode
 
@@ -241,6 +242,7 @@ class PageHeader:
         self.switch = ipw.Button(description=i18n.LANGUAGE_NAMES[self.other], icon="language",
                                  tooltip=self.t("switch_tooltip"))
         self.switch.add_class("language-switch")
+        self.switch.layout.display = "none"      # shown once the other edition of this page is known to exist
         self.switch.on_click(ui.guarded(self.switch_language, self.message, lang))
         self.applied = False
         self.bridge.observe(ui.guarded(self._on_report, self.message, lang), names="reported")
@@ -256,6 +258,7 @@ class PageHeader:
         if self.applied or not self.bridge.reported:
             return
         self.applied = True
+        self.switch.layout.display = "" if other_edition_exists(self.bridge.address, self.other) else "none"
         self.apply(self.bridge.query)
 
     def apply(self, query: str) -> None:
@@ -294,6 +297,18 @@ class PageHeader:
             return
         query = link_query(sections())
         self.bridge.navigate = other_language_address(address, self.other) + ("?" + query if query else "")
+
+
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+
+
+def other_edition_exists(address: str, lang: str) -> bool:
+    """True in a notebook (no address: the switch then says where the other edition's files are),
+    and on a dashboard whose lesson has an edition in `lang` (notebooks/zh/ for Chinese)."""
+    if not address:
+        return True
+    name = address.rpartition("/")[2]
+    return (NOTEBOOKS / name if lang == "en" else NOTEBOOKS / "zh" / name).is_file()
 
 
 def other_language_address(address: str, lang: str) -> str:

@@ -150,8 +150,9 @@ class SectionTask(ui.BackgroundTask):
         generation = self.generation
 
         def done(result):
-            if generation == self.generation and on_done is not None:
-                self.draw(lambda: on_done(result))
+            # the generation is checked under the lock: a cancel cannot slip in between check and draw
+            if on_done is not None:
+                self.draw(lambda: on_done(result) if generation == self.generation else None)
 
         return super().start(work, done, on_error)
 
