@@ -38,6 +38,57 @@ def verdict_counts(measured: S.Table1Measurement) -> dict[str, int]:
     return counts
 
 
+@dataclass(frozen=True)
+class NoteClause:
+    """One clause of a Table 1 note: what it says (`kind`) and the numbers it says it with.
+
+    kinds: "params_off" (weights, params_k, printed, rel), "ops_off" (weights, h, w, ops_m, printed, rel),
+    "printed_agree" (printed, positions, implied), "only_params_off" (no numbers). The view words them
+    through the catalogue (widgets/views/locales/<lang>/inception.json, keys table1.note_<kind>).
+    """
+
+    kind: str
+    values: dict
+
+
+@dataclass(frozen=True)
+class RowNote:
+    comparison: S.Comparison
+    clauses: list[NoteClause]
+    big: bool                       # a printed number is off by more than 3%
+
+
+def note_clauses(c: S.Comparison) -> list[NoteClause]:
+    """Where a row's printed numbers disagree with its columns, and how (empty: they agree).
+
+    The arithmetic of inception_stats' English `Comparison.note`, as kinds and numbers (the tests check
+    that the English words give that note back)."""
+    r, p, pv, ov = c.row, c.row.paper, c.params_verdict, c.ops_verdict
+    if pv in (None, S.MATCH) and ov in (None, S.MATCH):
+        return []
+    _c, h, w = r.output_shape
+    out = []
+    if pv not in (None, S.MATCH):
+        out.append(NoteClause("params_off", dict(weights=r.weights, params_k=c.params_k, printed=p.params_k,
+                                                 rel=(p.params_k - c.params_k) / c.params_k)))
+    if ov not in (None, S.MATCH):
+        out.append(NoteClause("ops_off", dict(weights=r.weights, h=h, w=w, ops_m=c.ops_m, printed=p.ops_m,
+                                              rel=(p.ops_m - c.ops_m) / c.ops_m)))
+    if p.params_k is not None and p.ops_m is not None and pv != S.MATCH:
+        implied = p.params_k * S.PAPER_K * h * w / S.PAPER_M
+        if ov != S.MATCH and abs(implied - p.ops_m) < 0.03 * p.ops_m:
+            out.append(NoteClause("printed_agree", dict(printed=p.params_k, positions=h * w, implied=implied)))
+        elif ov == S.MATCH:
+            out.append(NoteClause("only_params_off", {}))
+    return out
+
+
+def table1_notes(measured: S.Table1Measurement) -> list[RowNote]:
+    """The rows whose printed numbers do not round to the model's, each with its clauses."""
+    return [RowNote(c, note_clauses(c), S.DISAGREE in (c.params_verdict, c.ops_verdict))
+            for c in S.discrepancies(measured)]
+
+
 # ----------------------------------------------------------------------------------------------
 # b. the module explorer: naive (Figure 2a) against reduced (Figure 2b)
 # ----------------------------------------------------------------------------------------------

@@ -2,26 +2,26 @@
 for a Table 1 row or typed sizes, and N of them stacked at one resolution."""
 from __future__ import annotations
 
+from typing import Callable
+
 import ipywidgets as ipw
 import plotly.graph_objects as go
 
 from widgets import inception_analysis as A
 from widgets import inception_stats as S
 from widgets.ui import fmt_int, stat_table
-from widgets.views.inception.common import LEGEND_ROOM, mega
-from widgets.views.section import Section
+from widgets.views.inception.common import LEGEND_ROOM, LessonSection, mega
 
 FIELD_NAMES = A.EXPLORER_FIELDS  # in_channels, side, then Table 1's columns
-FIELDS = tuple(zip(FIELD_NAMES, ("input channels", "map side H = W", "#1×1", "#3×3 reduce", "#3×3", "#5×5 reduce",
-                                 "#5×5", "pool proj")))
+# Table 1's column names stay as the paper prints them in every language; the first two are words.
+COLUMN_LABELS = {"ch1x1": "#1×1", "ch3x3red": "#3×3 reduce", "ch3x3": "#3×3", "ch5x5red": "#5×5 reduce",
+                 "ch5x5": "#5×5", "pool_proj": "pool proj"}
 INCEPTION_LABELS = [(f"inception ({n[-2:]})", n) for n in S.INCEPTION_NAMES]
 CUSTOM = "custom"  # the row value when the sizes are typed (shown as "custom (typed)")
-METRICS = {"macs": ("multiply-adds", 1e6, "M multiply-adds"), "weights": ("weights", 1e3, "thousand weights"),
-           "out_channels": ("output channels", 1, "channels")}
-BRANCH_LABELS = ["1×1", "3×3", "5×5", "3×3 max pool"]
+METRICS = {"macs": 1e6, "weights": 1e3, "out_channels": 1}  # the plotted unit (words: explorer.metric_<key>)
 
 
-class ModuleExplorer(Section):
+class ModuleExplorer(LessonSection):
     """Naive against reduced, for a Table 1 row or typed sizes, and N of them stacked."""
 
     name, title, css = "explorer", "b. Why the 1×1 reductions: the module explorer", ("lesson-explorer",)
@@ -30,29 +30,31 @@ class ModuleExplorer(Section):
     def build(self):
         self.measured = S.default_table1()
         self._loading = False  # True while a row's sizes are being copied into the fields
-        self.choice("row", "Table 1 row", INCEPTION_LABELS + [("custom (typed)", CUSTOM)], self.DEFAULT_ROW)
+        self.choice("row", self.t("row"), INCEPTION_LABELS + [(self.t("row_custom"), CUSTOM)], self.DEFAULT_ROW)
         d = S.explorer_defaults(self.measured, self.DEFAULT_ROW)
-        for k, label in FIELDS:
+        for k in FIELD_NAMES:
+            label = COLUMN_LABELS.get(k) or self.t(f"field_{k}")
             self.number(k, label, d[k], min=1, max=512 if k == "side" else 4096, integer=True, width="70px")
-        self.choice("metric", "", [(v[0], k) for k, v in METRICS.items()], "macs", kind=ipw.ToggleButtons,
+        self.choice("metric", "", [(self.t(f"metric_{k}"), k) for k in METRICS], "macs", kind=ipw.ToggleButtons,
                     style={"button_width": "130px"})
-        self.slider("n", "stack N modules", 4, 1, 9, 1, kind=ipw.IntSlider)
+        self.slider("n", self.t("n"), 4, 1, 9, 1, kind=ipw.IntSlider)
         self.numbers, self.stack_numbers = ipw.HTML(), ipw.HTML()
-        self.figure("module", margin=LEGEND_ROOM, height=330, width=760, barmode="group", xaxis_title="branch",
-                    title="One module, branch by branch")
-        for key, name, color in (("naive", "naive (Fig. 2a)", "#9e9e9e"),
-                                 ("reduced", "with 1×1 reductions (Fig. 2b)", "#f58518")):
-            self.trace("module", key, go.Bar(name=name, x=BRANCH_LABELS, marker_color=color))
-        self.figure("stack", margin=dict(LEGEND_ROOM, t=110), height=370,
-                    title="N modules stacked at the same resolution",
-                    xaxis=dict(domain=[0, 0.44], title="stage", dtick=1),
-                    xaxis2=dict(domain=[0.56, 1], title="stage", anchor="y2", dtick=1),
-                    yaxis=dict(title="output channels", rangemode="tozero"),
-                    yaxis2=dict(title="G multiply-adds (cumulative)", anchor="x2", rangemode="tozero"))
+        self.figure("module", margin=LEGEND_ROOM, height=330, width=760, barmode="group",
+                    xaxis_title=self.t("axis_branch"), title="")
+        branches = [self.t(f"branch_{b}") for b in ("1x1", "3x3", "5x5", "pool")]
         for key, color in (("naive", "#9e9e9e"), ("reduced", "#f58518")):
-            self.trace("stack", f"{key}_channels", go.Scatter(name=f"{key}: channels", mode="lines+markers",
-                                                              line=dict(color=color), legendgroup=key))
-            self.trace("stack", f"{key}_cost", go.Scatter(name=f"{key}: cumulative cost", mode="lines+markers",
+            self.trace("module", key, go.Bar(name=self.t(f"trace_{key}"), x=branches, marker_color=color))
+        stage = self.t("axis_stage")
+        self.figure("stack", margin=dict(LEGEND_ROOM, t=110), height=370, title=self.t("stack_title"),
+                    xaxis=dict(domain=[0, 0.44], title=stage, dtick=1),
+                    xaxis2=dict(domain=[0.56, 1], title=stage, anchor="y2", dtick=1),
+                    yaxis=dict(title=self.t("axis_channels"), rangemode="tozero"),
+                    yaxis2=dict(title=self.t("axis_cumulative"), anchor="x2", rangemode="tozero"))
+        for key, color in (("naive", "#9e9e9e"), ("reduced", "#f58518")):
+            self.trace("stack", f"{key}_channels", go.Scatter(name=self.t(f"trace_{key}_channels"),
+                                                              mode="lines+markers", line=dict(color=color),
+                                                              legendgroup=key))
+            self.trace("stack", f"{key}_cost", go.Scatter(name=self.t(f"trace_{key}_cost"), mode="lines+markers",
                                                           xaxis="x2", yaxis="y2", legendgroup=key,
                                                           line=dict(color=color, dash="dot")))
 
@@ -114,7 +116,7 @@ class ModuleExplorer(Section):
         s = self.spec()
         cmp = A.compare_module(**s)
         key = self.controls["metric"].value
-        label, scale, unit = METRICS[key]
+        scale = METRICS[key]
         hover = "%{x}: %{customdata}<extra>%{fullData.name}</extra>"
         with self.drawing("module"):
             for name, costs in (("naive", cmp.naive), ("reduced", cmp.reduced)):
@@ -122,9 +124,10 @@ class ModuleExplorer(Section):
                 self.tr("module", name).update(y=[v / scale for v in vals], customdata=[fmt_int(v) for v in vals],
                                                hovertemplate=hover)
             layout = self.figures["module"].layout
-            layout.yaxis.title = unit
-            layout.title.text = f"One module, branch by branch: {label} ({s['side']}×{s['side']}×{s['in_channels']} in)"
-        self.numbers.value = _module_numbers(cmp, s["in_channels"])
+            layout.yaxis.title = self.t(f"unit_{key}")
+            layout.title.text = self.t("module_title", metric=self.t(f"metric_{key}"), side=s["side"],
+                                       cin=s["in_channels"])
+        self.numbers.value = _module_numbers(cmp, s["in_channels"], self.t)
 
     def _draw_stack(self) -> None:
         st = A.stack(int(self.controls["n"].value), **self.spec())
@@ -134,13 +137,13 @@ class ModuleExplorer(Section):
                 self.tr("stack", f"{key}_channels").update(x=st.stage, y=out)
                 self.tr("stack", f"{key}_cost").update(x=st.stage, y=[c / 1e9 for c in cum])
         n = len(st.stage)
-        modules = "module" if n == 1 else "modules"
+        one = "_one" if n == 1 else ""
         self.stack_numbers.value = stat_table([
-            (f"after {n} naive {modules}", f"{fmt_int(st.naive_out[-1])} channels, "
-                                           f"{st.naive_cumulative[-1] / 1e9:,.2f} G multiply-adds in all"),
-            (f"after {n} reduced {modules}", f"{fmt_int(st.reduced_out[-1])} channels, "
-                                             f"{st.reduced_cumulative[-1] / 1e9:,.2f} G multiply-adds in all"),
-            ("naive ÷ reduced", f"{st.ratio:.1f}× the work"),
+            (self.t(f"after_naive{one}", n=n), self.t("after_value", channels=fmt_int(st.naive_out[-1]),
+                                                      gmacs=st.naive_cumulative[-1] / 1e9)),
+            (self.t(f"after_reduced{one}", n=n), self.t("after_value", channels=fmt_int(st.reduced_out[-1]),
+                                                        gmacs=st.reduced_cumulative[-1] / 1e9)),
+            (self.t("row_ratio"), self.t("ratio_value", ratio=st.ratio)),
         ], "lesson-stats stack-table")
 
     def layout(self):
@@ -152,27 +155,27 @@ class ModuleExplorer(Section):
                 c["n"].widget, self.figures["stack"], self.stack_numbers]
 
 
-def _saving(branch: str, saved: int) -> tuple[str, str]:
+def _saving(branch: str, saved: int, t: Callable[..., str]) -> tuple[str, str]:
     """A reduction usually saves work; one wider than its input adds some (the sign decides the words)."""
-    return (f"{branch} reduce saves", mega(saved)) if saved >= 0 else (f"{branch} reduce adds", mega(-saved))
+    return (t("reduce_saves", branch=branch), mega(saved)) if saved >= 0 else \
+        (t("reduce_adds", branch=branch), mega(-saved))
 
 
-def _module_numbers(cmp: A.ModuleComparison, in_channels: int) -> str:
+def _module_numbers(cmp: A.ModuleComparison, in_channels: int, t: Callable[..., str]) -> str:
     ns, rs = cmp.naive_total, cmp.reduced_total
     return ("<div class='explorer-numbers' style='min-width:330px'>" + stat_table([
-        ("", "<b>naive</b> / <b>reduced</b>"),
-        ("output channels", f"{fmt_int(ns['out_channels'])} / {fmt_int(rs['out_channels'])}"),
-        ("weights", f"{fmt_int(ns['weights'])} / {fmt_int(rs['weights'])}"),
-        ("multiply-adds", f"{mega(ns['macs'])} / {mega(rs['macs'])}"),
-        ("naive costs", f"<b>{cmp.ratio:.1f}×</b> the multiply-adds"),
-        _saving("3×3", cmp.saved_3x3),
-        _saving("5×5", cmp.saved_5x5),
+        ("", t("numbers_head")),
+        (t("row_out_channels"), f"{fmt_int(ns['out_channels'])} / {fmt_int(rs['out_channels'])}"),
+        (t("row_weights"), f"{fmt_int(ns['weights'])} / {fmt_int(rs['weights'])}"),
+        (t("row_macs"), f"{mega(ns['macs'])} / {mega(rs['macs'])}"),
+        (t("row_naive_costs"), t("naive_costs_value", ratio=cmp.ratio)),
+        _saving("3×3", cmp.saved_3x3, t),
+        _saving("5×5", cmp.saved_5x5, t),
     ], "lesson-stats explorer-table") +
-        "<small>Pool branch of the naive module: no weights, and it passes all "
-        f"{fmt_int(in_channels)} input channels through.</small></div>")
+        f"<small>{t('pool_note', n=fmt_int(in_channels))}</small></div>")
 
 
-def module_explorer_view(**values) -> ipw.Widget:
+def module_explorer_view(lang: str = "en", **values) -> ipw.Widget:
     """Section b: naive against reduced Inception module, branch by branch, and stacked N times
     (controls row, in_channels, side, ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj, metric, n)."""
-    return ModuleExplorer(**values).widget
+    return ModuleExplorer(lang=lang, **values).widget

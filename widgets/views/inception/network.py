@@ -11,27 +11,37 @@ from widgets import inception_analysis as A
 from widgets import inception_stats as S
 from widgets.googlenet import AUX_LOSS_WEIGHT
 from widgets.ui import fmt_int, guarded, stat_table
-from widgets.views.inception.common import KIND_COLORS, LEGEND_ROOM, mega, shape, x
-from widgets.views.section import Section
+from widgets.views.inception.common import (KIND_COLORS, LEGEND_ROOM, LessonSection, mega, row_label, shape,
+                                            type_label, words)
 
-SHORT = {"conv1": "conv 7×7/2", "maxpool1": "pool", "conv2+conv3": "conv 1×1+3×3", "maxpool2": "pool",
-         "maxpool3": "pool", "maxpool4": "pool", "avgpool": "avg pool", "dropout": "dropout", "fc": "linear",
-         "softmax": "softmax", "aux1": "aux 1", "aux2": "aux 2"}
-BAR_LABELS = {"branch1x1": "#1×1", "branch3x3": "#3×3 (reduce + 3×3)", "branch5x5": "#5×5 (reduce + 5×5)",
-              "branch_pool": "pool proj", "conv": "1×1 conv 128", "fc1": "FC 1024", "fc2": "linear"}
+# The diagram's short names and the bars' names are words (network.short_<name>, network.bar_<part>),
+# except the paper's Table 1 column names, which stay as printed in every language.
+SHORT = ("conv1", "maxpool1", "conv2+conv3", "maxpool2", "maxpool3", "maxpool4", "avgpool", "dropout", "fc",
+         "softmax", "aux1", "aux2")
+BAR_LABELS = {"branch1x1": "#1×1", "branch_pool": "pool proj"}
 BRANCH_ROWS = (("branch1x1", "1×1"), ("branch3x3", "3×3"), ("branch5x5", "5×5"), ("branch_pool", "pool proj"))
-AUX_LAYERS = "5×5/3 avg pool → 1×1 conv 128 + ReLU → FC 1024 + ReLU → dropout 70% → linear"
 
 
-def _main_nodes(measured: S.Table1Measurement) -> list[dict]:
+def _short(t, name: str) -> str:
+    return t(f"short_{name.replace('+', '_')}") if name in SHORT else name
+
+
+def _bar_label(t, part: str) -> str:
+    if part in BAR_LABELS:
+        return BAR_LABELS[part]
+    return t(f"bar_{part}") if part in ("branch3x3", "branch5x5", "conv", "fc1", "fc2") else _short(t, part)
+
+
+def _main_nodes(measured: S.Table1Measurement, lang: str) -> list[dict]:
     """One node per row of Table 1, left to right, labels alternately above and below the chain."""
+    t = words(lang, "network")
     nodes = []
     for i, r in enumerate(measured.rows):
         p, out, up = r.paper, shape(r.output_shape), i % 2 == 0
-        text = r.name.replace("inception", "") if p.kind == "inception" else SHORT.get(r.name, r.name)
-        hover = (f"<b>{html.escape(x(p.label))}</b> ({r.name})<br>output {out}<br>"
-                 f"{fmt_int(r.weights)} weights, {mega(r.macs)} multiply-adds")
-        nodes.append(dict(name=r.name, label=f"{x(p.label)} {x(p.patch)} → {out}".replace("  ", " "),
+        text = r.name.replace("inception", "") if p.kind == "inception" else _short(t, r.name)
+        hover = t("hover_stage", label=html.escape(type_label(lang, p)), name=r.name, out=out,
+                  costs=t("inception.weights_macs", weights=fmt_int(r.weights), macs=mega(r.macs)))
+        nodes.append(dict(name=r.name, label=f"{row_label(lang, p)} → {out}",
                           x=i, y=0, aux=False, text=f"<b>{text}</b><br>{out}" if up else f"{out}<br><b>{text}</b>",
                           textpos="top center" if up else "bottom center", hover=hover,
                           size=10 + 26 * (r.macs / 360e6) ** 0.5 if r.macs else 9,  # area grows with the work
@@ -39,15 +49,16 @@ def _main_nodes(measured: S.Table1Measurement) -> list[dict]:
     return nodes
 
 
-def _aux_nodes(measured: S.Table1Measurement, main: list[dict]) -> list[dict]:
+def _aux_nodes(measured: S.Table1Measurement, main: list[dict], lang: str) -> list[dict]:
     """The two auxiliary classifiers, as diamonds under the module they are attached to."""
+    t = words(lang, "network")
     nodes = []
     for a in measured.aux:
         src = next(n for n in main if n["name"] == a.attached_to)
-        hover = (f"<b>auxiliary classifier {a.name[-1]}</b> on {a.attached_to}<br>"
-                 f"{fmt_int(a.weights)} weights, {mega(a.macs)} multiply-adds (training only)")
-        nodes.append(dict(name=a.name, label=f"auxiliary classifier {a.name[-1]} (on {a.attached_to}, training only)",
-                          x=src["x"], y=-1.5, aux=True, text=f"<b>{SHORT[a.name]}</b>", textpos="bottom center",
+        hover = t("hover_aux", i=a.name[-1], on=a.attached_to,
+                  costs=t("inception.weights_macs", weights=fmt_int(a.weights), macs=mega(a.macs)))
+        nodes.append(dict(name=a.name, label=t("aux_option", i=a.name[-1], on=a.attached_to),
+                          x=src["x"], y=-1.5, aux=True, text=f"<b>{_short(t, a.name)}</b>", textpos="bottom center",
                           hover=hover, size=14, color=KIND_COLORS["aux"], symbol="diamond", attached=a.attached_to,
                           row=a))
     return nodes
@@ -65,30 +76,30 @@ def _edges(nodes: list[dict]) -> tuple[list, list]:
     return ex, ey
 
 
-def _bars_title(node: dict) -> str:
+def _bars_title(node: dict, t) -> str:
     r = node["row"]
     if node["aux"]:
-        return f"auxiliary classifier {r.name[-1]}: its layers"
+        return t("bars_aux", i=r.name[-1])
     if r.paper.kind == "inception":
-        return f"{r.name}: its four branches"
+        return t("bars_inception", name=r.name)
     if not r.weights:
-        return f"{r.name}: no weights, and no multiply-adds in Table 1's count"
-    return f"{r.name}: {'one layer' if r.depth == 1 else f'{r.depth} layers'}"
+        return t("bars_no_weights", name=r.name)
+    return t("bars_one_layer", name=r.name) if r.depth == 1 else t("bars_layers", name=r.name, n=r.depth)
 
 
-class NetworkExplorer(Section):
+class NetworkExplorer(LessonSection):
     """A clickable diagram of every stage; clicking (or the dropdown) selects one and shows its costs."""
 
     name, title, css = "network", "c. The whole network", ("lesson-network",)
 
     def build(self):
         self.measured = S.default_table1()
-        main = _main_nodes(self.measured)
-        self.nodes = main + _aux_nodes(self.measured, main)
+        main = _main_nodes(self.measured, self.lang)
+        self.nodes = main + _aux_nodes(self.measured, main, self.lang)
         self.names = [n["name"] for n in self.nodes]
-        self.choice("stage", "stage", [(n["label"], n["name"]) for n in self.nodes], "inception4a",
+        self.choice("stage", self.t("stage"), [(n["label"], n["name"]) for n in self.nodes], "inception4a",
                     layout=ipw.Layout(width="380px"))
-        self.figure("network", height=300, showlegend=False, title="GoogLeNet at 224×224: click a stage",
+        self.figure("network", height=300, showlegend=False, title=self.t("fig_title", size=self.measured.image_size),
                     xaxis=dict(visible=False), yaxis=dict(visible=False, range=[-2.2, 1.6]),
                     margin=dict(l=10, r=10, t=40, b=10), hovermode="closest")
         ex, ey = _edges(self.nodes)
@@ -101,14 +112,14 @@ class NetworkExplorer(Section):
             hovertemplate="%{customdata}<extra></extra>",
             marker=dict(size=[n["size"] for n in self.nodes], color=[n["color"] for n in self.nodes],
                         line=dict(width=1, color="white"), symbol=[n["symbol"] for n in self.nodes])))
-        nodes.on_click(guarded(self.on_click, self.status))
+        nodes.on_click(guarded(self.on_click, self.status, self.lang))
         self.trace("network", "ring", go.Scatter(x=[0], y=[0], mode="markers", hoverinfo="skip", marker=dict(
             size=30, color="rgba(0,0,0,0)", line=dict(width=3, color="#b00020"))))
         self.detail = ipw.HTML()
         self.figure("bars", margin=LEGEND_ROOM, height=300, width=640, barmode="stack", title="",
-                    yaxis_title="M multiply-adds")
-        self.trace("bars", "light", go.Bar(name="1×1 reduction / projection", marker_color="#9ecae1"))
-        self.trace("bars", "dark", go.Bar(name="main convolution or layer", marker_color="#f58518"))
+                    yaxis_title=self.t("inception.axis_mmacs"))
+        self.trace("bars", "light", go.Bar(name=self.t("trace_light"), marker_color="#9ecae1"))
+        self.trace("bars", "dark", go.Bar(name=self.t("trace_dark"), marker_color="#f58518"))
 
     def on_click(self, _trace, points, _selector=None):
         """A click on a stage selects it: the dropdown follows and drives the one update path."""
@@ -121,35 +132,37 @@ class NetworkExplorer(Section):
     def update(self, changed):
         node = self.nodes[self.names.index(self.controls["stage"].value)]
         bars = A.stage_bars(node["row"])
-        cats = [BAR_LABELS.get(b.part, SHORT.get(b.part, b.part)) for b in bars]
+        cats = [_bar_label(self.t, b.part) for b in bars]
         with self.drawing("bars"):
             self.tr("bars", "light").update(x=cats, y=[b.light / 1e6 for b in bars])
             self.tr("bars", "dark").update(x=cats, y=[b.dark / 1e6 for b in bars])
-            self.figures["bars"].layout.title.text = _bars_title(node)
+            self.figures["bars"].layout.title.text = _bars_title(node, self.t)
         with self.drawing("network"):
             self.tr("network", "ring").update(x=[node["x"]], y=[node["y"]])
         self.detail.value = self._detail_html(node)
 
     def _detail_html(self, node: dict) -> str:
-        r = node["row"]
+        r, t = node["row"], self.t
+        costs = lambda w, m: t("inception.weights_macs", weights=w, macs=m)  # noqa: E731
         if node["aux"]:
-            rows = [("attached to", f"{r.attached_to} (input {shape(r.input_shape)})"), ("layers", AUX_LAYERS)]
-            rows += [(f"  {name}", f"{fmt_int(w)} weights, {fmt_int(m)} multiply-adds") for name, w, m in r.layers]
-            rows += [("total", f"{fmt_int(r.weights)} weights, {mega(r.macs)} multiply-adds"),
-                     ("when", f"training only: loss × {AUX_LOSS_WEIGHT:g}; dropped at inference")]
+            rows = [(t("row_attached"), t("attached_value", on=r.attached_to, shape=shape(r.input_shape))),
+                    (t("row_layers"), t("aux_layers"))]
+            rows += [(f"  {name}", costs(fmt_int(w), fmt_int(m))) for name, w, m in r.layers]
+            rows += [(t("row_total"), costs(fmt_int(r.weights), mega(r.macs))),
+                     (t("row_when"), t("when_value", weight=AUX_LOSS_WEIGHT))]
             return "<div class='stage-detail'>" + stat_table(rows, "lesson-stats stage-table") + "</div>"
         p = r.paper
         macs_share, weights_share = A.network_share(self.measured, r)
-        rows = [("Table 1 row", html.escape(x(p.label + " " + p.patch).strip())),
-                ("input → output", f"{shape(r.input_shape)} → {shape(r.output_shape)}"),
-                ("weights", f"{fmt_int(r.weights)} ({r.weights / S.PAPER_K:,.1f}K)"),
-                ("multiply-adds", f"{fmt_int(r.macs)} ({mega(r.macs)})"),
-                ("share of the network", f"{macs_share:.1%} of the multiply-adds, {weights_share:.1%} of the weights")]
+        rows = [(t("row_table1"), html.escape(row_label(self.lang, p))),
+                (t("row_in_out"), f"{shape(r.input_shape)} → {shape(r.output_shape)}"),
+                (t("row_weights"), f"{fmt_int(r.weights)} ({r.weights / S.PAPER_K:,.1f}K)"),
+                (t("row_macs"), f"{fmt_int(r.macs)} ({mega(r.macs)})"),
+                (t("row_share"), t("share_value", macs=macs_share, weights=weights_share))]
         if p.kind == "inception":
             for key, label in BRANCH_ROWS:
                 b = r.branches[key]
-                rows.append((f"  {label} branch", f"{b['out_channels']} channels, {fmt_int(b['weights'])} weights, "
-                                                  f"{mega(b['macs'])}"))
+                rows.append((t("row_branch", branch=label), t("branch_value", channels=b["out_channels"],
+                                                              weights=fmt_int(b["weights"]), macs=mega(b["macs"]))))
         return "<div class='stage-detail'>" + stat_table(rows, "lesson-stats stage-table") + "</div>"
 
     def layout(self):
@@ -157,6 +170,6 @@ class NetworkExplorer(Section):
                 ipw.HBox([self.figures["bars"], self.detail], layout=ipw.Layout(align_items="center"))]
 
 
-def network_view(**values) -> ipw.Widget:
+def network_view(lang: str = "en", **values) -> ipw.Widget:
     """Section c: the clickable network diagram with the selected stage's branches and costs (control stage)."""
-    return NetworkExplorer(**values).widget
+    return NetworkExplorer(lang=lang, **values).widget

@@ -7,49 +7,38 @@ import plotly.graph_objects as go
 
 from widgets import inception_analysis as A
 from widgets import inception_stats as S
-from widgets.views.inception.common import BRANCH_COLORS, LEGEND_ROOM
-from widgets.views.section import Section
+from widgets.views.inception.common import BRANCH_COLORS, LEGEND_ROOM, LessonSection, words
 
-BRANCHES = (("3x3", "3×3"), ("5x5", "5×5"), ("1x1", "1×1"), ("pool", "pool proj"))
-WHAT = {"ch": ("output channels", "Share of each module's output channels by branch"),
-        "macs": ("multiply-adds", "Share of each module's multiply-adds by branch (reductions included)")}
+BRANCHES = (("3x3", "3×3"), ("5x5", "5×5"), ("1x1", "1×1"), ("pool", "pool proj"))  # the paper's names
+WHAT = ("ch", "macs")  # share of output channels, of multiply-adds (words: shares.what_<key>, shares.title_<key>)
 
 
 def _short(module: str) -> str:
     return module.replace("inception", "")
 
 
-def _names(modules: list[str]) -> str:
-    return " and ".join(modules)
-
-
-def summary_html(s: A.ShareSummary, what: str) -> str:
+def summary_html(s: A.ShareSummary, what: str, lang: str = "en") -> str:
     """The sentence under the plot; every clause follows from `s` (see inception_analysis.share_summary)."""
+    t = words(lang, "shares")
     a, b = (_short(m) for m in s.longest_rise)
-    if s.monotonic:
-        trend = "it never falls from one module to the next, as section 4 says it should"
-        paper = "its own Table 1 bears that out"
-    else:
-        trend = (f"its longest steady rise runs from {a} to {b}; over the whole network it does <b>not</b> "
-                 "rise steadily")
-        paper = f"its own Table 1 bears that out from {a} to {b}, not across the network"
-    return (f"<div class='share-summary'>3×3 + 5×5 share of the {WHAT[what][0]}: {s.first:.1%} in "
-            f"{s.modules[0]}, {s.last:.1%} in {s.modules[-1]}; highest {s.high:.1%} ({_names(s.highest)}), "
-            f"lowest {s.low:.1%} ({_names(s.lowest)}). Going deeper, {trend}. The paper's section 4 says the "
-            f"ratio of 3×3 and 5×5 “should increase as we move to higher layers”; {paper}.</div>")
+    kind = "steady" if s.monotonic else "rise"
+    return "<div class='share-summary'>" + t(
+        "summary", what=t(f"what_{what}"), first=s.first, m0=s.modules[0], last=s.last, m1=s.modules[-1],
+        high=s.high, highest=t("and").join(s.highest), low=s.low, lowest=t("and").join(s.lowest),
+        trend=t(f"trend_{kind}", a=a, b=b), paper=t(f"paper_{kind}", a=a, b=b)) + "</div>"
 
 
-class BranchShareView(Section):
+class BranchShareView(LessonSection):
     """Each module's share of outputs (or of work) by branch: does the 3×3 + 5×5 share grow with depth?"""
 
     name, title, css = "shares", "c. The 3×3 and 5×5 share, module by module", ("lesson-shares",)
 
     def build(self):
         self.shares = S.branch_shares(S.default_table1())
-        self.choice("what", "", [("share of output channels", "ch"), ("share of multiply-adds", "macs")], "ch",
+        self.choice("what", "", [(self.t(f"option_{k}"), k) for k in WHAT], "ch",
                     kind=ipw.ToggleButtons, style={"button_width": "190px"})
         self.figure("shares", margin=LEGEND_ROOM, height=340, barmode="stack", yaxis=dict(tickformat=".0%", range=[0, 1]),
-                    title="Branch shares per Inception module")
+                    title="")
         mods = [_short(m) for m in self.shares["module"]]
         for key, label in BRANCHES:
             self.trace("shares", key, go.Bar(name=label, x=mods, marker_color=BRANCH_COLORS[key]))
@@ -65,13 +54,13 @@ class BranchShareView(Section):
             for key, _label in BRANCHES:
                 self.tr("shares", key).y = self.shares[f"{what}_{key}"]
             self.tr("shares", "3x3+5x5").y = s.share
-            self.figures["shares"].layout.title.text = WHAT[what][1]
-        self.summary.value = summary_html(s, what)
+            self.figures["shares"].layout.title.text = self.t(f"title_{what}")
+        self.summary.value = summary_html(s, what, self.lang)
 
     def layout(self):
         return [self.controls["what"].widget, self.figures["shares"], self.summary, self.status]
 
 
-def branch_share_view(**values) -> ipw.Widget:
+def branch_share_view(lang: str = "en", **values) -> ipw.Widget:
     """Section c: per-module share of 3×3 and 5×5 (channels or multiply-adds), measured on the model (control what)."""
-    return BranchShareView(**values).widget
+    return BranchShareView(lang=lang, **values).widget
