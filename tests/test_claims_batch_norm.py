@@ -16,6 +16,7 @@ from claims import Claim, check, markdown
 from widgets import batchnorm as bn
 from widgets.bn_analysis import grad_ratio
 from widgets.views import batch_norm as V
+from widgets.views.batch_norm.common import say
 
 NB = "02_batch_norm.ipynb"
 
@@ -226,7 +227,7 @@ def test_f_tanh_at_init_scale_4_saturates_without_bn():
 def test_f_sentences_follow_the_run():
     from widgets.bn_analysis import training_sentences
 
-    said = " ".join(training_sentences(_training_run(), "sigmoid"))
+    said = " ".join(say("en", "training", s) for s in training_sentences(_training_run(), "sigmoid"))
     r = grad_ratio(_training_run()["plain"].grad_norm_init)
     assert "Without BN the network stayed at chance" in said and "with BN it trained" in said
     assert f"{1 / r:,.0f} times smaller" in said and "sigmoid′ ≤ ¼" in said and "Try *tanh*" in said
@@ -250,7 +251,7 @@ def test_g_drift_sentence_is_made_from_the_measured_drift():
 
     out = _shift_run()
     p, b, n = out["plain"], out["BN"], out["BN + noise"]
-    said = " ".join(shift_verdict(out))
+    said = " ".join(say("en", "shift", s) for s in shift_verdict(out))
     assert f"drifted {bn_num(p.drift)} without BN, {bn_num(b.drift)} with BN and {bn_num(n.drift)} with BN + noise" in said
     # the prose: "With the defaults the plain network's band moves least of all" (it does not learn)
     assert p.drift < b.drift and p.drift < n.drift and "hardly learns" in said
@@ -265,7 +266,7 @@ def test_g_default_run_says_what_the_prose_says():
     assert n.jitter > 10 * b.jitter and n.jitter > 10 * p.jitter          # "jump around far more than in either"
     assert n.recent_loss < 2 * b.recent_loss + 0.05                        # "falls about as fast as plain BN's"
     assert abs(p.recent_loss - CHANCE_LOSS) < 0.05                          # "the plain network stays at chance"
-    said = " ".join(shift_verdict(out))
+    said = " ".join(say("en", "shift", s) for s in shift_verdict(out))
     assert "trained about as well as BN" in said and "do **not** both favour BN" in said   # "do not favour BN"
 
 

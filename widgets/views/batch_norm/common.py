@@ -1,47 +1,62 @@
-"""Parts lesson 2's sections share: colours, tables, sentences as HTML, a data line, the base class
-with the lesson's look, and the figures the training sections build on first use."""
+"""Parts lesson 2's sections share: colours, tables, sentences in the page's language, a data line, the
+base class with the lesson's look, and the figures the training sections build on first use.
+
+Words: each section's strings are `<section name>.<key>` in widgets/views/locales/<lang>/batch_norm.json;
+the words the sections share (the data line, the networks' names, the progress line) are `bn.<key>`.
+"""
 from __future__ import annotations
 
 import html
+import math
 import re
 from typing import Callable
 
 import ipywidgets as ipw
 
 from widgets import ui
+from widgets.bn_analysis import Num, Said, num
+from widgets.progress import from_progress
+from widgets.views import i18n
 from widgets.views.section import Section
 
 BLUE, ORANGE, GREEN, RED, GREY, PURPLE = "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#7f7f7f", "#9467bd"
 VARIANT_COLORS = {"plain": RED, "BN": BLUE, "BN + noise": GREEN}
+NET_KEYS = {"plain": "net_plain", "BN": "net_bn", "BN + noise": "net_noise"}   # bn_training's names -> bn.<key>
 WIDE = dict(legend=dict(orientation="h", yanchor="bottom", y=1.1, x=0), margin=dict(l=55, r=20, t=105, b=45))
 
 
-class BNSection(Section):
-    """A lesson-2 section: its title as a heading in a light bordered box (the look the lesson had)."""
+class Word(str):
+    """Text put into a sentence as it is, whatever format spec the sentence gives that field."""
 
-    heading = True
-    framed = True
+    def __format__(self, spec: str) -> str:
+        return str(self)
 
 
-def table(rows) -> str:
-    """ui.stat_table with the numbers kept on one line."""
-    return ui.stat_table(rows).replace("font-family:monospace'", "font-family:monospace;white-space:nowrap'")
+def say(lang: str, prefix: str, said: Said) -> str:
+    """A widgets.bn_analysis sentence (kind, fields) in `lang`: the catalogue's `<prefix>.<kind>` with its
+    fields filled in (a nested sentence first; a measured NaN as the word for it). Plain text with
+    the sentences' **bold** / *italic* markup: `md` makes it HTML."""
+    kind, fields = said
+    shown = {}
+    for key, v in fields.items():
+        if isinstance(v, tuple):
+            v = Word(say(lang, prefix, v))
+        elif isinstance(v, Num) and math.isnan(v):
+            v = Word(i18n.t(lang, "bn.diverged"))
+        shown[key] = v
+    return i18n.t(lang, f"{prefix}.{kind}", **shown)
 
 
 def md(text: str) -> str:
-    """A widgets.bn_analysis sentence as HTML: escaped, then **bold** and *italic*."""
+    """A sentence as HTML: escaped, then **bold** and *italic*."""
     s = html.escape(text, quote=False)
     s = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", s)
     return re.sub(r"\*(.+?)\*", r"<i>\1</i>", s)
 
 
-def sentences(parts) -> str:
-    return "<div style='margin-top:4px;max-width:1100px'>" + " ".join(md(p) for p in parts) + "</div>"
-
-
-def data_line(text: str) -> ipw.HTML:
-    """One grey line saying which digits a section uses (split names and sizes from widgets.data.digits)."""
-    return ipw.HTML(f"<div class='bn-data' style='color:#555;font-size:0.9em'>Data: {html.escape(text, quote=False)}</div>")
+def table(rows) -> str:
+    """ui.stat_table with the numbers kept on one line."""
+    return ui.stat_table(rows).replace("font-family:monospace'", "font-family:monospace;white-space:nowrap'")
 
 
 def split_size(split: str) -> str:
@@ -50,9 +65,60 @@ def split_size(split: str) -> str:
     return f"{len(digits(split)[1]):,}"
 
 
-def training_data_line() -> ipw.HTML:
-    return data_line(f"trained on the {split_size('train')} training digits (split \"train\" of widgets.data.digits, "
-                     f"the lesson-5 split), accuracy on the {split_size('test')} held-out digits (split \"test\").")
+# bn_training's progress lines: "plain: step 25/300", and in a sweep "lr 0.3, BN: step 25/150"
+_PROGRESS = re.compile(r"^(?:(?P<field>\w+) (?P<value>[^,]+), )?(?P<net>[^:]+): step (?P<step>\d+)/(?P<steps>\d+)$")
+
+
+class BNSection(Section):
+    """A lesson-2 section: its title as a heading in a light bordered box (the look the lesson had),
+    and the lesson's ways of putting words and numbers on the page in its language."""
+
+    heading = True
+    framed = True
+
+    def shared(self, key: str, **fields) -> str:
+        """A word the lesson's sections share (`bn.<key>`), in the page's language."""
+        return i18n.t(self.lang, f"bn.{key}", **fields)
+
+    def net(self, name: str) -> str:
+        """A network's name (bn_training's "plain", "BN", "BN + noise") in the page's language."""
+        return self.shared(NET_KEYS[name])
+
+    def num(self, v: float | None, digits: int = 4) -> str:
+        """bn_analysis.num, with a NaN (a diverged run) said in the page's language."""
+        return self.shared("diverged") if v is not None and math.isnan(v) else num(v, digits)
+
+    def say(self, said: Said) -> str:
+        """A widgets.bn_analysis sentence of this section, as HTML in the page's language."""
+        return md(say(self.lang, self.name, said))
+
+    def sentences(self, saids) -> str:
+        return ("<div style='margin-top:4px;max-width:1100px'>" + self.shared("sentence_join").join(
+            self.say(s) for s in saids) + "</div>")
+
+    def data_line(self, key: str, **fields) -> ipw.HTML:
+        """One grey line saying which digits the section uses (split names and sizes from widgets.data.digits)."""
+        text = self.shared("data", text=self.t(key, **fields))
+        return ipw.HTML(f"<div class='bn-data' style='color:#555;font-size:0.9em'>{html.escape(text, quote=False)}</div>")
+
+    def training_data_line(self) -> ipw.HTML:
+        text = self.shared("data", text=self.shared("training_data", train=split_size("train"),
+                                                    test=split_size("test")))
+        return ipw.HTML(f"<div class='bn-data' style='color:#555;font-size:0.9em'>{html.escape(text, quote=False)}</div>")
+
+    def progress_text(self, text: str) -> str:
+        """A bn_training progress line in the page's language (as it came, if it has another shape)."""
+        m = _PROGRESS.match(text)
+        if m is None or m["net"] not in NET_KEYS:
+            return text
+        f = dict(net=self.net(m["net"]), step=m["step"], steps=m["steps"])
+        if m["field"] is None:
+            return self.shared("progress", **f)
+        return self.shared("progress_sweep", field=m["field"], value=m["value"], **f)
+
+    def progress(self, progress: Callable[[float, str], None]):
+        """A widgets.progress callback that shows the run's progress through `progress`, in the page's language."""
+        return from_progress(lambda fraction, text="": progress(fraction, self.progress_text(text) if text else text))
 
 
 def placeholder(fig, text: str) -> None:

@@ -6,8 +6,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from widgets import batchnorm as bn
-from widgets.bn_analysis import num as _f, undo_verdict
-from widgets.views.batch_norm.common import BLUE, GREY, ORANGE, RED, BNSection, data_line, md, split_size, table
+from widgets.bn_analysis import undo_verdict
+from widgets.views.batch_norm.common import BLUE, GREY, ORANGE, RED, BNSection, split_size, table
 from widgets.views.section import column
 
 POOL = 512   # each "new batch" draws this many digits; the batch is the first m of them
@@ -23,20 +23,18 @@ class ForwardPass(BNSection):
         self.w, self.b = bn.unit_weights()
         self.rng = np.random.default_rng(0)
         self.idx = self.rng.choice(len(self.X), POOL, replace=False)
-        self.slider("m", "batch size m", 64, 2, POOL, kind=ipw.IntSlider, continuous_update=False)
-        self.slider("gamma", "γ (gamma)", 1.0, -3.0, 3.0, 0.05)
-        self.slider("beta", "β (beta)", 0.0, -3.0, 3.0, 0.05)
-        self.toggle("undo", "Undo BN: γ = √(σ²_B+ε), β = μ_B", False, layout=ipw.Layout(width="300px"), icon="undo")
-        self.button("new", "New batch", self.new_batch, icon="refresh")
+        self.slider("m", self.t("m"), 64, 2, POOL, kind=ipw.IntSlider, continuous_update=False)
+        self.slider("gamma", self.t("gamma"), 1.0, -3.0, 3.0, 0.05)
+        self.slider("beta", self.t("beta"), 0.0, -3.0, 3.0, 0.05)
+        self.toggle("undo", self.t("undo"), False, layout=ipw.Layout(width="300px"), icon="undo")
+        self.button("new", self.t("new"), self.new_batch, icon="refresh")
         self.stats = ipw.HTML("")
         fig = self.figure("hist", height=520, bargap=0.02, showlegend=False)
         fig.set_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.08,
-                         subplot_titles=("z = w·x + b (raw pre-activations)",
-                                         "z_norm = (z − μ_B) / √(σ²_B + ε)",
-                                         "z̃ = γ · z_norm + β (what the next layer sees)"))
+                         subplot_titles=(self.t("fig_z"), self.t("fig_z_norm"), self.t("fig_z_tilde")))
         for r, (key, color) in enumerate((("z", GREY), ("z_norm", BLUE), ("z_tilde", ORANGE)), start=1):
             self.trace("hist", key, go.Histogram(x=[], nbinsx=40, marker_color=color, opacity=0.85), row=r, col=1)
-        fig.update_xaxes(title_text="value", row=3, col=1)
+        fig.update_xaxes(title_text=self.t("axis_value"), row=3, col=1)
 
     def new_batch(self):
         self.idx = self.rng.choice(len(self.X), POOL, replace=False)
@@ -54,7 +52,7 @@ class ForwardPass(BNSection):
         c["gamma"].widget.disabled = c["beta"].widget.disabled = undo
         s = bn.step_by_step(x, self.w, self.b, gamma, beta)
         self._draw(s)
-        self.stats.value = table(self._rows(s)) + f"<div style='margin-top:4px'>{md(undo_verdict(s.max_abs_change))}</div>"
+        self.stats.value = table(self._rows(s)) + f"<div style='margin-top:4px'>{self.say(undo_verdict(s.max_abs_change))}</div>"
         self.status.value = ""
 
     def _draw(self, s: bn.StepByStep) -> None:
@@ -72,25 +70,26 @@ class ForwardPass(BNSection):
             ]
 
     def _rows(self, s: bn.StepByStep) -> list[tuple[str, str]]:
+        f, t = self.num, self.t
         return [
-            ("batch size m", f"{len(s.z)}"),
-            ("μ_B (batch mean of z, red line)", _f(s.mu)),
-            ("σ²_B (biased batch variance, red band = μ_B ± σ_B)", _f(s.var)),
-            ("mean / variance of z_norm", f"{_f(s.z_norm.mean())} / {_f(s.z_norm.var())}"),
-            ("γ, β used", f"{_f(s.gamma)}, {_f(s.beta)}"),
-            ("mean / variance of z̃ (= β / γ²·σ²_B/(σ²_B+ε))", f"{_f(s.z_tilde.mean())} / {_f(s.z_tilde.var())}"),
-            ("largest |z̃ − z| over the batch", _f(s.max_abs_change, 6)),
+            (t("row_m"), f"{len(s.z)}"),
+            (t("row_mu"), f(s.mu)),
+            (t("row_var"), f(s.var)),
+            (t("row_z_norm"), f"{f(s.z_norm.mean())} / {f(s.z_norm.var())}"),
+            (t("row_gamma_beta"), f"{f(s.gamma)}, {f(s.beta)}"),
+            (t("row_z_tilde"), f"{f(s.z_tilde.mean())} / {f(s.z_tilde.var())}"),
+            (t("row_change"), f(s.max_abs_change, 6)),
         ]
 
     def layout(self):
         c = self.controls
-        controls = column(data_line(f"batches of m drawn at random from all {split_size('all')} digits "
-                                    "(split \"all\" of widgets.data.digits)."),
+        controls = column(self.data_line("data", n=split_size("all")),
                           c["m"].widget, c["gamma"].widget, c["beta"].widget,
                           ipw.HBox([c["undo"].widget, self.buttons["new"]]), self.stats, self.status, width="520px")
         return [ipw.HBox([controls, self.figures["hist"]])]
 
 
 def forward_section(**values) -> ipw.Widget:
-    """a. z, mu_B, sigma^2_B, z_norm and z~ on a live mini-batch of digits; gamma/beta sliders and the undo."""
+    """a. z, mu_B, sigma^2_B, z_norm and z~ on a live mini-batch of digits; gamma/beta sliders and the undo.
+    `lang="zh"` gives the Chinese page."""
     return ForwardPass(**values).widget

@@ -8,17 +8,16 @@ import numpy as np
 import plotly.graph_objects as go
 
 from widgets import batchnorm as bn
-from widgets.bn_analysis import num as _f
-from widgets.views.batch_norm.common import BLUE, GREEN, GREY, ORANGE, RED, WIDE, BNSection, data_line, split_size
+from widgets.views.batch_norm.common import BLUE, GREEN, GREY, ORANGE, RED, WIDE, BNSection, split_size
 from widgets.views.section import column
 
 STEPS = 300
 CELL = "style='font-family:monospace;padding:0 8px'"
-# (trace key, legend, style) for each panel; the batch statistics and the three averages
-LINES = (("batch", "batch μ_B / σ²_B", dict(mode="markers", marker=dict(color=GREY, size=4, opacity=0.5))),
-         ("running", "PyTorch running average (start 0 / 1)", dict(mode="lines", line=dict(color=BLUE, width=2))),
-         ("bc", "bias-corrected", dict(mode="lines", line=dict(color=GREEN, width=2, dash="dash"))),
-         ("whole", "whole training set", dict(mode="lines", line=dict(color=RED, width=1.5, dash="dot"))))
+# (trace key, style) for each panel: the batch statistics and the three averages (legends: trace_<key>)
+LINES = (("batch", dict(mode="markers", marker=dict(color=GREY, size=4, opacity=0.5))),
+         ("running", dict(mode="lines", line=dict(color=BLUE, width=2))),
+         ("bc", dict(mode="lines", line=dict(color=GREEN, width=2, dash="dash"))),
+         ("whole", dict(mode="lines", line=dict(color=RED, width=1.5, dash="dot"))))
 
 
 class InferenceStats(BNSection):
@@ -31,21 +30,22 @@ class InferenceStats(BNSection):
         self.train = bn.linear_unit(bn.digits_inputs("train"), w, b)     # z of the training digits
         self.test = bn.linear_unit(bn.digits_inputs("test"), w, b)       # z of the held-out digits
         self.whole = bn.whole_set_stats(self.train)
-        self.slider("momentum", "momentum (PyTorch)", 0.1, 0.01, 1.0, 0.01, continuous_update=False)
-        self.slider("m", "batch size m", 32, 2, 256, kind=ipw.IntSlider, continuous_update=False)
-        self.slider("t", "evaluate after step t", 10, 1, STEPS, kind=ipw.IntSlider)
-        self.number("example", "test digit #", 0, min=0, max=len(self.test) - 1, integer=True)
+        self.slider("momentum", self.t("momentum"), 0.1, 0.01, 1.0, 0.01, continuous_update=False)
+        self.slider("m", self.t("m"), 32, 2, 256, kind=ipw.IntSlider, continuous_update=False)
+        self.slider("t", self.t("t"), 10, 1, STEPS, kind=ipw.IntSlider)
+        self.number("example", self.t("example"), 0, min=0, max=len(self.test) - 1, integer=True)
         self.stats = ipw.HTML("")
         fig = self.figure("running", height=440, **WIDE)
         fig.set_subplots(rows=1, cols=2, horizontal_spacing=0.08,
-                         subplot_titles=("mean used at test time", "variance used at test time"))
+                         subplot_titles=(self.t("fig_mean"), self.t("fig_var")))
         for col, stat in enumerate(("mean", "var"), start=1):
-            for key, label, style in LINES:
+            for key, style in LINES:
+                label = self.t(f"trace_{key}")
                 self.trace("running", f"{stat} {key}", go.Scatter(name=label, showlegend=col == 1, legendgroup=label,
                                                                   **style), 1, col)
-        self.trace("running", "var whole biased", go.Scatter(mode="lines", name="whole set, biased (÷N)",
+        self.trace("running", "var whole biased", go.Scatter(mode="lines", name=self.t("trace_whole_biased"),
                                                              line=dict(color=ORANGE, dash="dot")), 1, 2)
-        fig.update_xaxes(title_text="training step")
+        fig.update_xaxes(title_text=self.t("axis_step"))
 
     def update(self, changed):
         if changed in (None, "momentum", "m"):
@@ -71,35 +71,34 @@ class InferenceStats(BNSection):
         self.tr("running", "var whole biased").update(x=[0, STEPS], y=[wh["var_biased"]] * 2)
 
     def _table(self, t: int) -> str:
-        tr, wh, n = self.traj, self.whole, int(self.controls["example"].value)
+        tr, wh, n, f = self.traj, self.whole, int(self.controls["example"].value), self.num
         x = float(self.test[n])
-        ways = [("whole training set (mean, unbiased var)", wh["mean"], wh["var_unbiased"]),
-                ("whole training set (mean, biased var ÷N)", wh["mean"], wh["var_biased"]),
-                (f"PyTorch running averages after {t} steps", tr["mean"][t], tr["var"][t]),
-                (f"bias-corrected running averages after {t} steps", tr["mean_bc"][t], tr["var_bc"][t])]
+        ways = [(self.t("way_whole"), wh["mean"], wh["var_unbiased"]),
+                (self.t("way_whole_biased"), wh["mean"], wh["var_biased"]),
+                (self.t("way_running", t=t), tr["mean"][t], tr["var"][t]),
+                (self.t("way_bc", t=t), tr["mean_bc"][t], tr["var_bc"][t])]
         ref = float(bn.normalize_with(x, wh["mean"], wh["var_unbiased"]))
-        head = ("<tr><th style='text-align:left;padding-right:10px'>statistics</th><th>mean</th><th>variance</th>"
-                "<th>BN output (γ=1, β=0)</th><th>difference to whole set</th></tr>")
+        first, *cols = (html.escape(self.t(k)) for k in ("col_stats", "col_mean", "col_var", "col_out", "col_diff"))
+        head = (f"<tr><th style='text-align:left;padding-right:10px'>{first}</th>"
+                + "".join(f"<th>{c}</th>" for c in cols) + "</tr>")
         body = ""
         for name, mu, var in ways:
             out = float(bn.normalize_with(x, mu, var))
-            body += (f"<tr><td style='padding-right:10px'>{html.escape(name)}</td><td {CELL}>{_f(mu)}</td>"
-                     f"<td {CELL}>{_f(var)}</td><td {CELL}>{_f(out)}</td><td {CELL}>{_f(out - ref)}</td></tr>")
+            body += (f"<tr><td style='padding-right:10px'>{html.escape(name)}</td><td {CELL}>{f(mu)}</td>"
+                     f"<td {CELL}>{f(var)}</td><td {CELL}>{f(out)}</td><td {CELL}>{f(out - ref)}</td></tr>")
         decay = bn.start_weight(self.controls["momentum"].value, t)
-        return (f"<div>Test digit #{n}: z = {_f(x)}. After t = {t} steps the start values still carry "
-                f"weight (1 − momentum)^t = {_f(decay)}; the bias correction divides that out.</div>"
-                f"<table class='lesson-stats'>{head}{body}</table>")
+        said = self.t("digit", n=n, z=f(x), t=t, decay=f(decay))
+        return f"<div>{html.escape(said, quote=False)}</div><table class='lesson-stats'>{head}{body}</table>"
 
     def layout(self):
         c = self.controls
-        line = data_line(f"the running averages see batches of the {split_size('train')} training digits (split "
-                         f"\"train\" of widgets.data.digits); the test digit is one of the {split_size('test')} "
-                         "held-out digits (split \"test\").")
+        line = self.data_line("data", train=split_size("train"), test=split_size("test"))
         return [line, ipw.HBox([column(c["momentum"].widget, c["m"].widget, c["t"].widget),
                                 column(c["example"].widget, self.status)]),
                 self.figures["running"], self.stats]
 
 
 def inference_section(**values) -> ipw.Widget:
-    """e. Test-time statistics: whole set, PyTorch's running averages, bias-corrected running averages."""
+    """e. Test-time statistics: whole set, PyTorch's running averages, bias-corrected running averages.
+    `lang="zh"` gives the Chinese page."""
     return InferenceStats(**values).widget

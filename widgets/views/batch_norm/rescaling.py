@@ -6,8 +6,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from widgets import batchnorm as bn
-from widgets.bn_analysis import num as _f, rescaling_message
-from widgets.views.batch_norm.common import BLUE, GREY, ORANGE, RED, WIDE, BNSection, data_line, md, split_size, table
+from widgets.bn_analysis import rescaling_message
+from widgets.views.batch_norm.common import BLUE, GREY, ORANGE, RED, WIDE, BNSection, split_size, table
 from widgets.views.section import column
 
 BATCH = 128          # the first 128 digits form the fixed batch
@@ -23,21 +23,20 @@ class Rescaling(BNSection):
     def build(self):
         self.X = bn.digits_inputs("all")[:BATCH]
         self.w, self.b = bn.unit_weights()
-        self.slider("k", "k (w → k·w)", 1.0, -2, 2, 0.05, kind=ipw.FloatLogSlider, base=10, readout_format=".3g")
-        self.number("eps", "ε (eps)", bn.EPS, min=1e-12, max=1.0, tooltip="BN's epsilon, 1e-12 … 1")
+        self.slider("k", self.t("k"), 1.0, -2, 2, 0.05, kind=ipw.FloatLogSlider, base=10, readout_format=".3g")
+        self.number("eps", self.t("eps"), bn.EPS, min=1e-12, max=1.0, tooltip=self.t("eps_tooltip"))
         self.stats = ipw.HTML("")
         fig = self.figure("rescale", height=400, **WIDE)
         fig.set_subplots(rows=1, cols=2, horizontal_spacing=0.12,
-                         subplot_titles=("largest |z_norm(k·w) − z_norm(w)|", "‖dL/dw‖ at k·w"))
-        self.trace("rescale", "diff", go.Scatter(mode="lines", name="max |Δ z_norm|", line=dict(color=BLUE)), 1, 1)
-        self.trace("rescale", "closed form", go.Scatter(
-            mode="lines", name="closed form max|z−μ_B|·|k/√(k²σ²_B+ε) − 1/√(σ²_B+ε)|",
-            line=dict(color=GREY, dash="dot")), 1, 1)
-        self.trace("rescale", "diff at k", go.Scatter(mode="markers", name="current k", showlegend=False,
+                         subplot_titles=(self.t("fig_diff"), self.t("fig_grad")))
+        self.trace("rescale", "diff", go.Scatter(mode="lines", name=self.t("trace_diff"), line=dict(color=BLUE)), 1, 1)
+        self.trace("rescale", "closed form", go.Scatter(mode="lines", name=self.t("trace_closed_form"),
+                                                        line=dict(color=GREY, dash="dot")), 1, 1)
+        self.trace("rescale", "diff at k", go.Scatter(mode="markers", name=self.t("trace_current"), showlegend=False,
                                                       marker=dict(color=RED, size=11)), 1, 1)
-        self.trace("rescale", "grad", go.Scatter(mode="lines", name="‖dL/dw‖ measured", line=dict(color=ORANGE)), 1, 2)
-        self.trace("rescale", "1/k", go.Scatter(mode="lines", name="‖dL/dw(1)‖ / k", line=dict(color=GREY, dash="dot")),
-                   1, 2)
+        self.trace("rescale", "grad", go.Scatter(mode="lines", name=self.t("trace_grad"), line=dict(color=ORANGE)), 1, 2)
+        self.trace("rescale", "1/k", go.Scatter(mode="lines", name=self.t("trace_1_over_k"),
+                                                line=dict(color=GREY, dash="dot")), 1, 2)
         self.trace("rescale", "grad at k", go.Scatter(mode="markers", showlegend=False,
                                                       marker=dict(color=RED, size=11)), 1, 2)
         fig.update_xaxes(type="log", title_text="k")
@@ -52,7 +51,7 @@ class Rescaling(BNSection):
             self.tr("rescale", "diff at k").update(x=[k], y=[max(r["max_diff_z_norm"], FLOOR)])
             self.tr("rescale", "grad at k").update(x=[k], y=[r["grad_w_norm_k"]])
         self.stats.value = (table(self._rows(r, eps)) +
-                            f"<div style='margin-top:4px'>{md(rescaling_message(r, eps))}</div>")
+                            f"<div style='margin-top:4px'>{self.say(rescaling_message(r, eps))}</div>")
         self.status.value = ""
 
     def _draw_grid(self, eps: float) -> None:
@@ -63,27 +62,27 @@ class Rescaling(BNSection):
         self.tr("rescale", "grad").update(x=self.K_GRID, y=[r["grad_w_norm_k"] for r in rs])
         self.tr("rescale", "1/k").update(x=self.K_GRID, y=rs[0]["grad_w_norm_1"] / self.K_GRID)
 
-    @staticmethod
-    def _rows(r: dict, eps: float) -> list[tuple[str, str]]:
+    def _rows(self, r: dict, eps: float) -> list[tuple[str, str]]:
+        f, t = self.num, self.t
         return [
-            ("k", _f(r["k"])),
-            ("μ_B at w → at k·w (= k·μ)", f"{_f(r['mu_1'])} → {_f(r['mu_k'])}"),
-            ("σ²_B at w → at k·w (= k²·σ²)", f"{_f(r['var_1'])} → {_f(r['var_k'])}"),
-            ("largest |Δ z_norm| over the batch: measured / closed form",
-             f"{_f(r['max_diff_z_norm'])} / {_f(r['max_diff_closed_form'])}"),
-            ("largest |Δ z̃| (γ = 1, β = 0)", _f(r["max_diff_z_tilde"])),
-            ("‖dL/dw‖ at w → at k·w", f"{_f(r['grad_w_norm_1'])} → {_f(r['grad_w_norm_k'])}"),
-            ("k · ‖dL/dw(k·w)‖ / ‖dL/dw(w)‖ (1 = exactly 1/k)", _f(r["grad_ratio_times_k"])),
-            ("ε's shrink factor √(k²σ²/(k²σ²+ε))", _f(bn.eps_shrink_factor(r["var_k"], eps), 6)),
+            ("k", f(r["k"])),
+            (t("row_mu"), f"{f(r['mu_1'])} → {f(r['mu_k'])}"),
+            (t("row_var"), f"{f(r['var_1'])} → {f(r['var_k'])}"),
+            (t("row_diff"), f"{f(r['max_diff_z_norm'])} / {f(r['max_diff_closed_form'])}"),
+            (t("row_diff_tilde"), f(r["max_diff_z_tilde"])),
+            (t("row_grad"), f"{f(r['grad_w_norm_1'])} → {f(r['grad_w_norm_k'])}"),
+            (t("row_grad_ratio"), f(r["grad_ratio_times_k"])),
+            (t("row_shrink"), f(bn.eps_shrink_factor(r["var_k"], eps), 6)),
         ]
 
     def layout(self):
         c = self.controls
-        controls = column(data_line(f"the first {BATCH} of the {split_size('all')} digits (split \"all\")."),
+        controls = column(self.data_line("data", batch=BATCH, n=split_size("all")),
                           c["k"].widget, c["eps"].widget, self.stats, self.status, width="560px")
         return [ipw.HBox([controls, self.figures["rescale"]])]
 
 
 def rescaling_section(**values) -> ipw.Widget:
-    """b. w -> k w: statistics scale, z_norm and z~ do not (up to eps), the gradient on w scales as 1/k."""
+    """b. w -> k w: statistics scale, z_norm and z~ do not (up to eps), the gradient on w scales as 1/k.
+    `lang="zh"` gives the Chinese page."""
     return Rescaling(**values).widget

@@ -8,17 +8,14 @@ import ipywidgets as ipw
 import numpy as np
 import plotly.graph_objects as go
 
-from widgets.bn_analysis import NETWORKS, num as _f, shift_rows, shift_verdict, smooth_curve
-from widgets.progress import from_progress
-from widgets.views.batch_norm.common import (VARIANT_COLORS, BNSection, LazyFigure, clear_placeholder, placeholder,
-                                             rgba, sentences, setup_torch, training_data_line)
+from widgets.bn_analysis import NETWORKS, shift_rows, shift_verdict, smooth_curve
+from widgets.views.batch_norm.common import (VARIANT_COLORS, BNSection, LazyFigure, clear_placeholder, md, placeholder,
+                                             rgba, setup_torch)
 
 BANDS = (("p5", "p95", "5–95 %", 0.15), ("p25", "p75", "25–75 %", 0.3))   # (low, high, legend, opacity)
 QUANTILE = {"p5": 0, "p25": 1, "median": 2, "p75": 3, "p95": 4}          # columns of RunResult.probe_quantiles
-PROBES = (("loss", "training loss (mini-batch, smoothed)"), ("spread", "spread of L along the gradient step"),
-          ("grad change", "relative gradient change along the step"))
-COLUMNS = ("drift from step 0", "jump per record", "training loss, last 10% of steps", "median spread of L along step",
-           "median relative gradient change", "median actual / predicted decrease")
+PROBES = {"loss": "fig_loss", "spread": "fig_spread", "grad change": "fig_grad_change"}   # bottom row: title keys
+COLUMNS = ("col_drift", "col_jump", "col_loss", "col_spread", "col_change", "col_ratio")   # shift_rows' columns
 CELL = "style='font-family:monospace;padding:0 8px;text-align:right'"
 
 
@@ -28,24 +25,24 @@ class CovariateShift(BNSection):
     name, title, css = "shift", "g. Internal covariate shift, and the noise-injection experiment", ("bn-sec-g",)
 
     def build(self):
-        self.choice("activation", "activation", ["sigmoid", "tanh"], "sigmoid", layout=ipw.Layout(width="220px"))
-        self.number("noise", "noise level n", 1.0, min=0.0, max=5.0)
-        self.number("lr", "learning rate", 0.5, min=1e-4, max=50)
-        self.number("steps", "steps", 300, min=20, max=2000, integer=True)
-        self.add_task("Train the three networks", self.start)
+        self.choice("activation", self.shared("activation"), ["sigmoid", "tanh"], "sigmoid",
+                    layout=ipw.Layout(width="220px"))
+        self.number("noise", self.t("noise"), 1.0, min=0.0, max=5.0)
+        self.number("lr", self.shared("lr"), 0.5, min=1e-4, max=50)
+        self.number("steps", self.shared("steps"), 300, min=20, max=2000, integer=True)
+        self.add_task(self.t("train"), self.start)
         self.task.start_button.layout.width = "240px"
-        self.summary = ipw.HTML("<b>Press Train the three networks</b>: plain, BN, and BN with noise injected after "
-                                "every BN layer.")
+        self.summary = ipw.HTML(md(self.t("press")))
         self.verdict = ipw.HTML("")
-        self.lazy = LazyFigure(self, "shift", self._build_figure,
-                               "<b>Press Train the three networks</b> to draw layer 5's input distribution over "
-                               "training for each network, their loss curves, and the smoothness probes.")
+        self.lazy = LazyFigure(self, "shift", self._build_figure, md(self.t("placeholder")))
 
     def _build_figure(self) -> None:
         # one figure: the three distributions above; loss, loss spread and gradient change below
+        layer = self.config().probe_layer
         fig = self.figure("shift", height=720, legend=dict(orientation="h", y=-0.1, x=0))
         fig.set_subplots(rows=2, cols=3, vertical_spacing=0.16, horizontal_spacing=0.07,
-                         subplot_titles=[*(f"{n}: input of hidden layer 5" for n in NETWORKS), *(t for _, t in PROBES)])
+                         subplot_titles=[*(self.t("fig_input", net=self.net(n), layer=layer) for n in NETWORKS),
+                                         *(self.t(key) for key in PROBES.values())])
         for col, name in enumerate(NETWORKS, start=1):
             c = VARIANT_COLORS[name]
             for lo, hi, legend, opacity in BANDS:   # the high edge fills down to the low edge added just before it
@@ -54,17 +51,17 @@ class CovariateShift(BNSection):
                 self.trace("shift", f"{name} {hi}", go.Scatter(mode="lines", line=dict(width=0), fill="tonexty",
                                                                fillcolor=rgba(c, opacity), name=legend,
                                                                showlegend=False), 1, col)
-            self.trace("shift", f"{name} median", go.Scatter(mode="lines", line=dict(color=c, width=2), name="median",
-                                                             showlegend=False), 1, col)
-        for col, (probe, _title) in enumerate(PROBES, start=1):
+            self.trace("shift", f"{name} median", go.Scatter(mode="lines", line=dict(color=c, width=2),
+                                                             name=self.t("trace_median"), showlegend=False), 1, col)
+        for col, probe in enumerate(PROBES, start=1):
             for name in NETWORKS:
-                self.trace("shift", f"{name} {probe}", go.Scatter(mode="lines", name=name, legendgroup=name,
+                self.trace("shift", f"{name} {probe}", go.Scatter(mode="lines", name=self.net(name), legendgroup=name,
                                                                   line=dict(color=VARIANT_COLORS[name]),
                                                                   showlegend=col == 1), 2, col)
-        fig.update_xaxes(title_text="SGD step")
+        fig.update_xaxes(title_text=self.shared("axis_sgd_step"))
         fig.update_yaxes(type="log", exponentformat="power", row=2, col=2)
         fig.update_yaxes(type="log", exponentformat="power", row=2, col=3)
-        placeholder(fig, "Training… the plots appear when the three runs are done")
+        placeholder(fig, self.t("training"))
 
     def update(self, changed):
         """Nothing to redraw: the controls set the next run (the summary names the settings of the one shown)."""
@@ -83,7 +80,7 @@ class CovariateShift(BNSection):
 
         def work(progress, stop):
             setup_torch()
-            return bt.compare(cfg, noise=noise, callback=from_progress(progress), stop_event=stop)
+            return bt.compare(cfg, noise=noise, callback=self.progress(progress), stop_event=stop)
 
         self.task.start(work, lambda out: self.show(out, cfg, noise))
 
@@ -96,10 +93,10 @@ class CovariateShift(BNSection):
             for name, r in out.items():
                 if r.probe_quantiles:
                     self._draw_network(name, r)
-        run = (f"This run: {cfg.activation}, learning rate {cfg.lr:g}, {cfg.steps} steps, noise level n = {noise:g}; "
-               f"layer 5's input recorded every {cfg.record_every} steps.")
-        self.summary.value = f"<div>{html.escape(run)}</div>" + _table(shift_rows(out))
-        self.verdict.value = sentences(shift_verdict(out))
+        run = self.t("run", activation=cfg.activation, lr=cfg.lr, steps=cfg.steps, noise=noise, layer=cfg.probe_layer,
+                     every=cfg.record_every)
+        self.summary.value = f"<div>{html.escape(run)}</div>" + self._table(shift_rows(out))
+        self.verdict.value = self.sentences(shift_verdict(out))
 
     def _draw_network(self, name: str, r) -> None:
         q = np.array(r.probe_quantiles)                    # (records, 5)
@@ -114,17 +111,19 @@ class CovariateShift(BNSection):
         c = self.controls
         controls = ipw.HBox([c[k].widget for k in ("activation", "noise", "lr", "steps")],
                             layout=ipw.Layout(flex_flow="row wrap"))
-        return [training_data_line(), controls, self.task.widget, self.status, self.summary, self.verdict,
+        return [self.training_data_line(), controls, self.task.widget, self.status, self.summary, self.verdict,
                 self.lazy.box]
 
-
-def _table(rows) -> str:
-    head = "<tr><th style='text-align:left'>network</th>" + "".join(f"<th>{c}</th>" for c in COLUMNS) + "</tr>"
-    body = "".join(f"<tr><td>{html.escape(name)}</td>" + "".join(f"<td {CELL}>{_f(v)}</td>" for v in values) + "</tr>"
-                   for name, values in rows)
-    return f"<table class='lesson-stats'>{head}{body}</table>"
+    def _table(self, rows) -> str:
+        e = html.escape
+        head = (f"<tr><th style='text-align:left'>{e(self.t('col_network'))}</th>"
+                + "".join(f"<th>{e(self.t(c))}</th>" for c in COLUMNS) + "</tr>")
+        body = "".join(f"<tr><td>{e(self.net(name))}</td>" + "".join(f"<td {CELL}>{self.num(v)}</td>" for v in values)
+                       + "</tr>" for name, values in rows)
+        return f"<table class='lesson-stats'>{head}{body}</table>"
 
 
 def covariate_shift_section(**values) -> ipw.Widget:
-    """g. Internal covariate shift with/without BN, Santurkar et al.'s noise injection, and the smoothness probes."""
+    """g. Internal covariate shift with/without BN, Santurkar et al.'s noise injection, and the smoothness probes.
+    `lang="zh"` gives the Chinese page."""
     return CovariateShift(**values).widget

@@ -5,10 +5,9 @@ import ipywidgets as ipw
 import numpy as np
 import plotly.graph_objects as go
 
-from widgets.bn_analysis import grad_ratio, num as _f, training_sentences
-from widgets.progress import from_progress
-from widgets.views.batch_norm.common import (VARIANT_COLORS, WIDE, BNSection, LazyFigure, clear_placeholder,
-                                             placeholder, sentences, setup_torch, table, training_data_line)
+from widgets.bn_analysis import grad_ratio, training_sentences
+from widgets.views.batch_norm.common import (VARIANT_COLORS, WIDE, BNSection, LazyFigure, clear_placeholder, md,
+                                             placeholder, setup_torch, table)
 
 NETS = ("plain", "BN")
 
@@ -19,40 +18,39 @@ class Training(BNSection):
     name, title, css = "training", "f. What BN buys in training: loss, gradients, saturation", ("bn-sec-f",)
 
     def build(self):
-        self.choice("activation", "activation", ["sigmoid", "tanh"], "sigmoid", layout=ipw.Layout(width="220px"))
-        self.slider("depth", "hidden layers", 8, 2, 10, kind=ipw.IntSlider, continuous_update=False, width="300px")
-        self.number("lr", "learning rate", 0.5, min=1e-4, max=50)
-        self.number("init_scale", "init scale", 1.0, min=0.01, max=20)
-        self.number("steps", "steps", 300, min=20, max=2000, integer=True)
-        self.add_task("Train", self.start)
-        self.summary = ipw.HTML("<b>Press Train</b> to train the plain and the BN network.")
-        self.lazy = LazyFigure(self, "curves", self._build_figure,
-                               "<b>Press Train</b> to draw the loss curves, the gradient norm per layer and the "
-                               "fraction of saturated units of both networks.")
+        self.choice("activation", self.shared("activation"), ["sigmoid", "tanh"], "sigmoid",
+                    layout=ipw.Layout(width="220px"))
+        self.slider("depth", self.t("depth"), 8, 2, 10, kind=ipw.IntSlider, continuous_update=False, width="300px")
+        self.number("lr", self.shared("lr"), 0.5, min=1e-4, max=50)
+        self.number("init_scale", self.shared("init_scale"), 1.0, min=0.01, max=20)
+        self.number("steps", self.shared("steps"), 300, min=20, max=2000, integer=True)
+        self.add_task(self.t("train"), self.start)
+        self.summary = ipw.HTML(md(self.t("press")))
+        self.lazy = LazyFigure(self, "curves", self._build_figure, md(self.t("placeholder")))
 
     def _build_figure(self) -> None:
+        t = self.t
         fig = self.figure("curves", height=450, barmode="group", **WIDE)
         fig.set_subplots(rows=1, cols=3, horizontal_spacing=0.07,
-                         subplot_titles=("training loss (mini-batch)", "‖dL/dW‖ per hidden layer (log)",
-                                         "fraction of saturated units per layer"))
+                         subplot_titles=(t("fig_loss"), t("fig_grad"), t("fig_saturation")))
         for name in NETS:
-            c = VARIANT_COLORS[name]
-            self.trace("curves", f"{name} loss", go.Scatter(mode="lines", name=name, line=dict(color=c),
+            c, net = VARIANT_COLORS[name], self.net(name)
+            self.trace("curves", f"{name} loss", go.Scatter(mode="lines", name=net, line=dict(color=c),
                                                             legendgroup=name), 1, 1)
-            self.trace("curves", f"{name} grad 0", go.Scatter(mode="lines+markers", name=f"{name}, step 0",
+            self.trace("curves", f"{name} grad 0", go.Scatter(mode="lines+markers", name=t("trace_step0", net=net),
                                                               line=dict(color=c, dash="dot"), legendgroup=name), 1, 2)
-            self.trace("curves", f"{name} grad last", go.Scatter(mode="lines+markers", name=f"{name}, last step",
+            self.trace("curves", f"{name} grad last", go.Scatter(mode="lines+markers", name=t("trace_last", net=net),
                                                                  line=dict(color=c), legendgroup=name), 1, 2)
-            self.trace("curves", f"{name} sat 0", go.Bar(name=f"{name}, step 0 (pale) / last", legendgroup=name,
+            self.trace("curves", f"{name} sat 0", go.Bar(name=t("trace_sat0", net=net), legendgroup=name,
                                                          marker=dict(color=c, opacity=0.4), showlegend=False), 1, 3)
-            self.trace("curves", f"{name} sat last", go.Bar(name=f"{name}, last step", marker_color=c, legendgroup=name,
-                                                            showlegend=False), 1, 3)
-        fig.update_xaxes(title_text="SGD step", row=1, col=1)
-        fig.update_xaxes(title_text="hidden layer (1 = next to the input)", row=1, col=2)
-        fig.update_xaxes(title_text="hidden layer", row=1, col=3)
+            self.trace("curves", f"{name} sat last", go.Bar(name=t("trace_last", net=net), marker_color=c,
+                                                            legendgroup=name, showlegend=False), 1, 3)
+        fig.update_xaxes(title_text=self.shared("axis_sgd_step"), row=1, col=1)
+        fig.update_xaxes(title_text=t("axis_layer_first"), row=1, col=2)
+        fig.update_xaxes(title_text=t("axis_layer"), row=1, col=3)
         fig.update_yaxes(type="log", exponentformat="power", row=1, col=2)
         fig.update_yaxes(range=[0, 1], row=1, col=3)
-        placeholder(fig, "Training… the curves appear when both runs are done")
+        placeholder(fig, t("training"))
 
     def update(self, changed):
         """Nothing to redraw: the controls set the next run (the summary names the settings of the one shown)."""
@@ -72,7 +70,7 @@ class Training(BNSection):
 
         def work(progress, stop):
             setup_torch()
-            return bt.compare(cfg, variants=NETS, callback=from_progress(progress), stop_event=stop)
+            return bt.compare(cfg, variants=NETS, callback=self.progress(progress), stop_event=stop)
 
         self.task.start(work, lambda out: self.show(out, cfg))
 
@@ -89,28 +87,30 @@ class Training(BNSection):
                 self.tr("curves", f"{name} grad last").update(x=layers, y=r.grad_norm_final)
                 self.tr("curves", f"{name} sat 0").update(x=layers, y=r.saturation_init)
                 self.tr("curves", f"{name} sat last").update(x=layers, y=r.saturation_final)
-        self.summary.value = table(_rows(out, cfg)) + sentences(training_sentences(out, cfg.activation))
+        self.summary.value = table(self._rows(out, cfg)) + self.sentences(training_sentences(out, cfg.activation))
+
+    def _rows(self, out: dict, cfg) -> list[tuple[str, str]]:
+        t, f = self.t, self.num
+        rows = [(t("row_run"), t("run", activation=cfg.activation, depth=cfg.depth, lr=cfg.lr,
+                                 init_scale=cfg.init_scale, steps=cfg.steps))]
+        for name, r in out.items():
+            net = self.net(name)
+            rows.append((t("row_final", net=net), f"{f(r.final_train_loss)} / {f(r.test_accuracy * 100, 1)}%"
+                         + (t("stopped") if r.stopped else "")))
+            rows.append((t("row_grad_ratio", net=net), f(grad_ratio(r.grad_norm_init))))
+            rows.append((t("row_saturation", net=net),
+                         f"{f(float(np.mean(r.saturation_init)), 3)} → {f(float(np.mean(r.saturation_final)), 3)}"
+                         if r.saturation_final else "—"))
+        return rows
 
     def layout(self):
         c = self.controls
         controls = ipw.HBox([c[k].widget for k in ("activation", "depth", "lr", "init_scale", "steps")],
                             layout=ipw.Layout(flex_flow="row wrap"))
-        return [training_data_line(), controls, self.task.widget, self.summary, self.status, self.lazy.box]
-
-
-def _rows(out: dict, cfg) -> list[tuple[str, str]]:
-    rows = [("this run", f"{cfg.activation}, {cfg.depth} hidden layers, learning rate {cfg.lr:g}, "
-                         f"init scale {cfg.init_scale:g}, {cfg.steps} steps")]
-    for name, r in out.items():
-        rows.append((f"{name}: final training loss / test accuracy",
-                     f"{_f(r.final_train_loss)} / {_f(r.test_accuracy * 100, 1)}%" + (" (stopped)" if r.stopped else "")))
-        rows.append((f"{name}: ‖dL/dW₁‖ / ‖dL/dW_last‖ at step 0 (1 = no vanishing)", _f(grad_ratio(r.grad_norm_init))))
-        rows.append((f"{name}: mean fraction of saturated units, step 0 → last step",
-                     f"{_f(float(np.mean(r.saturation_init)), 3)} → {_f(float(np.mean(r.saturation_final)), 3)}"
-                     if r.saturation_final else "—"))
-    return rows
+        return [self.training_data_line(), controls, self.task.widget, self.summary, self.status, self.lazy.box]
 
 
 def training_section(**values) -> ipw.Widget:
-    """f. Plain vs BN deep MLP on digits: loss curves, gradient norm per layer, saturation per layer."""
+    """f. Plain vs BN deep MLP on digits: loss curves, gradient norm per layer, saturation per layer.
+    `lang="zh"` gives the Chinese page."""
     return Training(**values).widget
