@@ -13,7 +13,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 COURSE_ENV := JUPYTER_CONFIG_PATH=$(CURDIR)/etc/jupyter
 BRANCH ?= main
 
-.PHONY: install serve lab notebook binder-url test test-fast chromium strip screenshot bench clean
+.PHONY: install serve lab notebook binder-url test test-fast chromium hub-proxy strip screenshot bench clean
 
 # Re-installs only when pyproject.toml changes (a second run takes seconds).
 $(STAMP): pyproject.toml
@@ -32,6 +32,16 @@ chromium:
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq fonts-noto-cjk >/dev/null; }
 	@chromium --version
 
+# JupyterHub's proxy, from npm (the JupyterHub test; JupyterHub itself is a test extra)
+HUB_PROXY := $(VENV)/hub/node_modules/.bin/configurable-http-proxy
+$(HUB_PROXY):
+	@command -v npm >/dev/null 2>&1 || { \
+	  echo "installing Debian's npm (JupyterHub's proxy)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq npm >/dev/null; }
+	npm install --prefix $(VENV)/hub --no-audit --no-fund --loglevel=error configurable-http-proxy@5.3.0
+
+hub-proxy: $(HUB_PROXY)
+
 serve: install
 	@echo "The course: http://127.0.0.1:$(PORT)/   (every file: /voila/tree; Ctrl-C stops)"
 	$(COURSE_ENV) $(VENV)/bin/voila notebooks --port=$(PORT) --no-browser
@@ -48,7 +58,7 @@ binder-url:
 	@echo "https://mybinder.org/v2/gh/$(REPO)/$(BRANCH)?urlpath=voila%2Frender%2Fnotebooks%2F00_index.ipynb"
 	@echo "[![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/$(REPO)/$(BRANCH)?urlpath=voila%2Frender%2Fnotebooks%2F00_index.ipynb)"
 
-test: install chromium
+test: install chromium hub-proxy
 	$(PY) -m pytest
 
 test-fast: install

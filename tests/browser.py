@@ -105,12 +105,24 @@ LESSON_READY = {
 }
 
 
+def drag_slider(page, index: int, dx: float = 40) -> None:
+    """Drag the `index`-th slider's handle `dx` pixels with the mouse (in Notebook 7 the notebook
+    keeps arrow keys pressed on a handle, so press_slider does not move it there)."""
+    handle = sliders(page).nth(index)
+    handle.scroll_into_view_if_needed()
+    box = handle.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + dx, y, steps=5)
+    page.mouse.up()
+
+
 def first_slider_that_moves_a_figure(page, scope: str = "body", tries: int = 3, timeout_s: float = 60):
-    """Press sliders in turn until one changes a drawn figure; its index. Fails if none does."""
+    """Drag sliders in turn until one changes a drawn figure; its index. Fails if none does."""
     for i in range(min(tries, sliders(page).count())):
         before = plot_signature(page, scope)
-        sliders(page).nth(i).scroll_into_view_if_needed()
-        press_slider(page, i, "ArrowRight", times=2)
+        drag_slider(page, i)
         try:
             wait_for_change(page, lambda: plot_signature(page, scope), before, timeout_s, f"slider {i}")
             return i

@@ -91,3 +91,23 @@ def test_ci_runs_make_test():
 def test_precommit_strips_notebooks():
     cfg = (REPO / ".pre-commit-config.yaml").read_text()
     assert "nbstripout" in cfg
+
+
+def test_readme_numbers_come_from_the_result_files():
+    """Each measured block in the README is its result file as committed (tools/readme_numbers.py
+    writes it; the load test rewrites load_test.json on every run, so the working copy may be newer)."""
+    import importlib.util
+    import subprocess
+
+    spec = importlib.util.spec_from_file_location("readme_numbers", REPO / "tools" / "readme_numbers.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    BLOCK, filled = tool.BLOCK, tool.filled
+
+    def committed(rel: str) -> str:
+        proc = subprocess.run(["git", "show", f"HEAD:{rel}"], cwd=REPO, capture_output=True, text=True)
+        return proc.stdout if proc.returncode == 0 else (REPO / rel).read_text()
+
+    readme = (REPO / "README.md").read_text()
+    assert BLOCK.search(readme), "the README's class numbers are inserted from benchmarks/results/"
+    assert filled(readme, committed) == readme, "run python tools/readme_numbers.py"
