@@ -230,3 +230,23 @@ def test_a_section_needs_a_name_and_one_task():
     s = Worker()
     with pytest.raises(ValueError):
         s.add_task("again", s.start)
+
+
+def test_slider_values_are_kept_on_the_grid_the_browser_uses():
+    """A log slider's 0.5 is not on its grid (10**-0.3 is): the browser would move it on opening."""
+    s = Demo(lr=0.5, a="0.123", n=4)
+    assert s.values()["lr"] == pytest.approx(10 ** -0.3) and s.values()["a"] == 0.1
+    assert Demo().values()["a"] == 1.0 and Demo(n="7").values()["n"] == 7
+    assert "lr" in s.changed_values()
+
+
+def test_a_default_off_the_grid_is_snapped_when_registered():
+    class OffGrid(Demo):
+        name = "offgrid"
+
+        def build(self):
+            super().build()
+            self.slider("half", "half", 0.5, -8, 0.5, 0.05, kind=ipw.FloatLogSlider, base=10)
+
+    s = OffGrid()
+    assert s.values()["half"] == pytest.approx(10 ** -0.3) and s.changed_values() == {}

@@ -146,25 +146,25 @@ def reset() -> None:
 
 
 # --------------------------------------------------------------------------- reading a query
-def parse_query(query: str) -> tuple[list[tuple[str, str]], list[str]]:
+def parse_query(query: str, lang: str = "en") -> tuple[list[tuple[str, str]], list[str]]:
     """(name, value) pairs from a query string, and what was refused before any control saw it."""
     notes = []
     if len(query) > MAX_QUERY:
-        notes.append(f"the link is longer than {MAX_QUERY} characters; only its start was read")
+        notes.append(i18n.t(lang, "page.too_long", n=MAX_QUERY))
         query = query[:MAX_QUERY]
     pairs = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k not in SERVER_PARAMS]
     if len(pairs) > MAX_PAIRS:
-        notes.append(f"only the first {MAX_PAIRS} values were read")
+        notes.append(i18n.t(lang, "page.too_many", n=MAX_PAIRS))
         pairs = pairs[:MAX_PAIRS]
     return pairs, notes
 
 
-def route(pairs: Iterable[tuple[str, str]], on_page: list["Section"]) -> tuple[dict, list[str]]:
+def route(pairs: Iterable[tuple[str, str]], on_page: list["Section"], lang: str = "en") -> tuple[dict, list[str]]:
     """Send each name to its section: {section: {control: raw}}, and a reason for each name that fits none."""
     by_section: dict = {}
     refused = []
     for key, raw in pairs:
-        owner, name = _owner(key, on_page)
+        owner, name = _owner(key, on_page, lang)
         if owner is None:
             refused.append(name)
         else:
@@ -172,18 +172,20 @@ def route(pairs: Iterable[tuple[str, str]], on_page: list["Section"]) -> tuple[d
     return by_section, refused
 
 
-def _owner(key: str, on_page: list["Section"]):
+def _owner(key: str, on_page: list["Section"], lang: str = "en"):
     """(section, control name), or (None, why not)."""
     sec_name, dot, name = key.partition(".")
+    unknown = i18n.t(lang, "page.no_control", name=key[:40])
     if dot:
         owner = next((s for s in on_page if s.name == sec_name and name in s.controls), None)
-        return (owner, name) if owner else (None, f"{key[:40]} (no control of this lesson has that name)")
+        return (owner, name) if owner else (None, unknown)
     owners = [s for s in on_page if key in s.controls]
     if len(owners) == 1:
         return owners[0], key
     if owners:
-        return None, f"{key[:40]} (several sections have it: write " + " or ".join(f"{s.name}.{key}" for s in owners) + ")"
-    return None, f"{key[:40]} (no control of this lesson has that name)"
+        return None, i18n.t(lang, "page.ambiguous", name=key[:40],
+                            choices=i18n.t(lang, "page.or").join(f"{s.name}.{key}" for s in owners))
+    return None, unknown
 
 
 def values_from_environment(section: "Section") -> dict[str, str]:
@@ -263,9 +265,9 @@ class PageHeader:
 
     def apply(self, query: str) -> None:
         """Set the page's controls from `query`; say at the top what was not used."""
-        pairs, notes = parse_query(query)
+        pairs, notes = parse_query(query, self.lang)
         on_page = sections()
-        by_section, unknown = route(pairs, on_page)
+        by_section, unknown = route(pairs, on_page, self.lang)
         for s in on_page:
             mine = by_section.get(s, {})
             # a plain name a section took from QUERY_STRING while it was built, before the sections

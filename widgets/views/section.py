@@ -97,8 +97,25 @@ def _parse_number(w, raw: Any, t: Callable) -> float | int:
     if isinstance(w, ipw.IntSlider):
         if v != int(v):
             raise ValueError(t("must_be_whole"))
-        return int(v)
-    return v
+        return snap(w, int(v))
+    return snap(w, v)
+
+
+def snap(w, v: float) -> float | int:
+    """The nearest value the slider can hold (min + k·step, in the exponent for a log slider).
+
+    The browser moves a slider's value onto its grid and sends it back, so an off-grid value set
+    here would change on its own when the page opens (and then differ from its default in a link).
+    """
+    if not isinstance(w, (ipw.FloatLogSlider, ipw.FloatSlider, ipw.IntSlider)) or not w.step:
+        return v
+    if isinstance(w, ipw.FloatLogSlider):
+        e = math.log(v, w.base) if v > 0 else w.min
+        k = round((e - w.min) / w.step)
+        return float(f"{w.base ** min(w.max, w.min + k * w.step):.12g}")
+    k = round((v - w.min) / w.step)
+    on_grid = min(w.max, w.min + k * w.step)
+    return int(on_grid) if isinstance(w, ipw.IntSlider) else float(f"{on_grid:.12g}")
 
 
 def _parse_bool(raw: Any, t: Callable) -> bool:
@@ -228,6 +245,8 @@ class Section:
         """Register `widget` as the control `name`; its current value is its default."""
         if name in self.controls:
             raise ValueError(f"{self.name}: control {name!r} registered twice")
+        if isinstance(widget, (ipw.FloatLogSlider, ipw.FloatSlider, ipw.IntSlider)):
+            widget.value = snap(widget, widget.value)
         self.controls[name] = Control(name, widget, widget.value, self.lang)
         return widget
 
@@ -283,7 +302,7 @@ class Section:
             try:
                 c.set(raw)
             except ValueError as exc:
-                ignored.append(f"{name} = {str(raw)[:20]} ({str(exc).rstrip('.')})")
+                ignored.append(f"{name} = {str(raw)[:20]} ({str(exc).rstrip('.。')})")
         return ignored
 
     def _say_ignored(self) -> None:
