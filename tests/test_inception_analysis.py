@@ -26,6 +26,24 @@ def test_verdict_counts(measured):
     assert worst["maxpool1"] is None and worst["inception4a"] == S.SMALL  # 4a: both numbers a little off
 
 
+def test_table1_notes_are_kinds_and_numbers(measured):
+    """Language-neutral notes: what each clause says and its numbers, checked by hand for conv1, 3b and 4c."""
+    notes = {n.comparison.row.name: n for n in A.table1_notes(measured)}
+    assert list(notes) == [c.row.name for c in S.discrepancies(measured)]
+    conv1 = notes["conv1"]
+    w, hw = 7 * 7 * 3 * 64, 112 * 112
+    assert conv1.big and [c.kind for c in conv1.clauses] == ["params_off", "ops_off", "printed_agree"]
+    params, ops, agree = (c.values for c in conv1.clauses)
+    assert params == dict(weights=w, params_k=w / 1024, printed=2.7, rel=pytest.approx(2.7 / (w / 1024) - 1))
+    assert ops == dict(weights=w, h=112, w=112, ops_m=w * hw / 1e6, printed=34, rel=pytest.approx(34 / (w * hw / 1e6) - 1))
+    assert agree == dict(printed=2.7, positions=hw, implied=pytest.approx(2.7 * 1024 * hw / 1e6))
+    for name, big in (("inception3b", False), ("inception4c", True)):  # printed ops right: only the params cell is off
+        assert [c.kind for c in notes[name].clauses] == ["params_off", "only_params_off"] and notes[name].big is big
+    assert {c.kind for n in notes.values() for c in n.clauses} == {"params_off", "ops_off", "printed_agree",
+                                                                    "only_params_off"}
+    assert all(n.clauses for n in notes.values()) and A.note_clauses(S.compare_table1(measured)[4]) == []  # 3a agrees
+
+
 # ----------------------------------------------------------------------------- the module explorer
 def test_compare_module_against_closed_form_for_3a():
     hw, cin, (n1, r3, n3, r5, n5, p) = 28 * 28, 192, TABLE1_INCEPTION["inception3a"]

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from widgets import inception_analysis as A
 from widgets import inception_stats as S
 from widgets.views import inception as V
 
@@ -49,6 +50,16 @@ def test_table1_page_text(measured):
     assert "lesson-table1" in w._dom_classes
     notes = V.table1.notes_html(measured)
     assert "convolution 7×7/2</b>" in notes and "9,408 × 112×112 = 118.0M" in notes and " x " not in notes
+
+
+def test_table1_notes_in_english_are_inception_stats_notes(measured):
+    """The view words inception_analysis' clauses; in English they give back inception_stats' own note."""
+    from widgets.views.inception.common import words, x
+    t = words("en", "table1")
+    notes = A.table1_notes(measured)
+    assert len(notes) == 9
+    for n in notes:
+        assert V.table1.note_text(n, t) == x(n.comparison.note).replace(" x ", " × "), n.comparison.row.name
 
 
 def test_explorer_one_module_is_singular():
