@@ -68,10 +68,45 @@ def _link(stem: str, lang: str) -> str:
             f"{t('read_english')}</a>")
 
 
-def _card(stem: str, title: str, promise: str, lang: str = "en") -> str:
+def _states() -> dict[str, list[tuple[str, dict]]]:
+    """Telling states a teacher can open directly: (query#section, the numbers the line quotes) per lesson.
+
+    The query names the lesson's controls as the page's links do (widgets/views/page.py); each line's
+    numbers are computed here by the lesson's own maths, at that state.
+    """
+    from widgets import inception_analysis as A
+    from widgets import inception_stats as S
+
+    narrow = ConvShape(**{**NOTES_SHAPE, "ch_red": 4})
+    st = A.stack(4, **S.explorer_defaults(S.default_table1(), "inception3a"))
+    return {
+        "01_feature_scaling": [("?x=40#tanh", {"a": f"{tanh_unit(0.1, 40.0).a:.4f}",
+                                                "slope": f"{tanh_unit(0.1, 40.0).dadz:.5f}"})],
+        "02_batch_norm": [("?noise.m=2#noise", {})],
+        "03_bottleneck": [("?ch_red=4#cost", {"macs": f"{bottleneck_cost(narrow).macs:,}",
+                                               "direct": f"{direct_cost(narrow).macs:,}"})],
+        "04_inception": [("?n=4#explorer", {"naive": f"{st.naive_cumulative[-1] / 1e9:.2f}",
+                                            "reduced": f"{st.reduced_cumulative[-1] / 1e9:.2f}"})],
+    }
+
+
+def _tries(stem: str, lang: str, states: dict) -> str:
+    """The card's 'try this' links into telling states of the lesson (in this edition, if it has the lesson)."""
+    own = edition(lang) / f"{stem}.ipynb"
+    if not own.exists() or stem not in states:
+        return ""
+    links = [f"<a class='state-link' href='{html.escape(_href(own, lang) + target, quote=True)}' target='_self'>"
+             f"{html.escape(i18n.t(lang, f'index.{stem}.try{i}', **nums))}</a>"
+             for i, (target, nums) in enumerate(states[stem])]
+    return (f"<div class='lesson-states' style='margin:4px 0'>{html.escape(i18n.t(lang, 'index.try'))} "
+            f"{' · '.join(links)}</div>")
+
+
+def _card(stem: str, title: str, promise: str, lang: str = "en", states: dict | None = None) -> str:
     return (f"<div class='lesson-card' style='{CARD_STYLE}'>"
             f"<div style='font-size:1.15em;font-weight:600'>{int(stem[:2])}. {html.escape(title)}</div>"
-            f"<div style='margin:6px 0;color:{palette.var('text')}'>{html.escape(promise)}</div>{_link(stem, lang)}</div>")
+            f"<div style='margin:6px 0;color:{palette.var('text')}'>{html.escape(promise)}</div>"
+            f"{_tries(stem, lang, states or {})}{_link(stem, lang)}</div>")
 
 
 def _editions(lang: str) -> str:
@@ -105,7 +140,8 @@ def course_index(lang: str = "en") -> ipw.Widget:
                       f"max-width:820px'><b>{html.escape(i18n.t(lang, 'index.device'))}</b> "
                       f"{html.escape(device_sentence(lang))}</div>")
     editions = ipw.HTML(_editions(lang))
-    cards = ipw.HTML("".join(_card(*row, lang=lang) for row in _promises(lang)))
+    states = _states()
+    cards = ipw.HTML("".join(_card(*row, lang=lang, states=states) for row in _promises(lang)))
     box = ipw.VBox([PageBridge(lang=HTML_LANG[lang]), banner, editions, cards])   # the bridge: theme, landmarks, <html lang>
     box.add_class("course-index")
     box.add_class(f"lang-{lang}")
