@@ -14,10 +14,12 @@ import ipywidgets as ipw
 import plotly.graph_objects as go
 
 from widgets import history as H
+from widgets.views import palette
 from widgets.views.section import Section
 
 MAX_RUNS = 4
-COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
+COLORS = [palette.BLUE, palette.VERMILLION, palette.BLUISH_GREEN, palette.REDDISH_PURPLE]
+SYMBOLS = ["circle", "square", "diamond", "triangle-up"]   # each run's second cue, beside its colour
 STEP_FIELDS = ("epoch", "main_loss", "train_top1", "lr", "images_per_s")
 EPOCH_FIELDS = ("epoch", "test_loss", "test_top1", "test_top5")
 # (figure, trace, column of a step or epoch event, carries the legend entry)
@@ -25,7 +27,7 @@ TRACES = [("loss", "batch", "steps", "main_loss", False), ("loss", "test", "epoc
           ("acc", "batch", "steps", "train_top1", False), ("acc", "top1_", "epochs", "test_top1", True),
           ("acc", "top5_", "epochs", "test_top5", False), ("speed", "lr", "steps", "lr", True),
           ("speed", "ips", "steps", "images_per_s", False)]
-NOTE = ("<span style='font-size:0.85em;color:#555'>Solid: test set, once per epoch (top-1; dashed: top-5). "
+NOTE = (f"<span style='font-size:0.85em;color:{palette.var('muted')}'>Solid: test set, once per epoch (top-1; dashed: top-5). "
         "Dotted: training batches, every step (on a GPU, the mean of every 5 steps; loss of the main head "
         "only, so it compares with the test loss; accuracy on the batch, with dropout on). The curves show the current weights; the "
         "averaged (Polyak) model is evaluated once, at the end, under <i>After the run</i>. Right axis of the "
@@ -104,9 +106,11 @@ class RunCharts:
         dotted = dict(color=col, width=1, dash="dot")
         s = self.s
         s.trace("loss", f"batch{k}", go.Scatter(mode="lines", line=dotted, opacity=0.6, showlegend=False, **common))
-        s.trace("loss", f"test{k}", go.Scatter(mode="lines+markers", line=dict(color=col, width=2), **common))
+        s.trace("loss", f"test{k}", go.Scatter(mode="lines+markers", line=dict(color=col, width=2),
+                                               marker=dict(symbol=SYMBOLS[k]), **common))
         s.trace("acc", f"batch{k}", go.Scatter(mode="lines", line=dotted, opacity=0.5, showlegend=False, **common))
-        s.trace("acc", f"top1_{k}", go.Scatter(mode="lines+markers", line=dict(color=col, width=2), **common))
+        s.trace("acc", f"top1_{k}", go.Scatter(mode="lines+markers", line=dict(color=col, width=2),
+                                               marker=dict(symbol=SYMBOLS[k]), **common))
         s.trace("acc", f"top5_{k}", go.Scatter(mode="lines", line=dict(color=col, width=1, dash="dash"),
                                                showlegend=False, **common))
         s.trace("speed", f"lr{k}", go.Scatter(mode="lines", line=dict(color=col, width=2), **common))

@@ -13,9 +13,10 @@ import ipywidgets as ipw
 from widgets import history as H
 from widgets import run_results as R
 from widgets.views.live_training.page import SHIPPED
+from widgets.views import palette
 from widgets.views.section import Section
 
-STYLE = "padding:4px 10px;border-left:3px solid #9ab;background:#f7f9fb;font-size:0.92em"
+STYLE = f"padding:4px 10px;border-left:3px solid #9ab;background:{palette.var('panel')};font-size:0.92em"
 
 
 def paragraph(sentences: list[str], css: str) -> str:

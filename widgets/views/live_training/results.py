@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from widgets import data as D
 from widgets import train as T
 from widgets import ui
+from widgets.views import palette
 from widgets.views.section import Section
 
 GRID_COLS, GRID_ROWS = 12, 3
@@ -35,7 +36,7 @@ class Results:
         s.figure("crops", 300, title="Multi-crop evaluation: accuracy against cost", xaxis_title="MFLOPs per test image",
                  yaxis_title="test top-1", width=430, xaxis_type="log")
         s.trace("crops", "top1", go.Scatter(x=[], y=[], mode="markers+text", text=[], textposition="top center",
-                                            marker=dict(size=12, color="#1f77b4"), name="top-1"))
+                                            marker=dict(size=12, color=palette.BLUE), name="top-1"))
         self.title = ipw.HTML("<i>The results of a run appear here when it ends.</i>")
         self.numbers = ipw.HTML("")
         self.widget = ipw.VBox([self.title, ipw.HBox([s.figures["confusion"], s.figures["crops"]],

@@ -10,6 +10,7 @@ import ipywidgets as ipw
 from widgets import history as H
 from widgets import train as T
 from widgets import ui
+from widgets.views import palette
 from widgets.views.section import Section
 
 DATASETS = [("digits (embedded, 8x8)", "digits"), ("CIFAR-10 (binary archive)", "cifar10")]
@@ -96,13 +97,13 @@ def summary_html(c: T.TrainConfig, d: dict) -> str:
 def banner_html(on_gpu: bool, reason: str, measured: str) -> str:
     """The device and why; on the CPU, the reduced model and how long its run took when measured."""
     if on_gpu:
-        head, color = f"GPU: {html.escape(reason)}", "#1b5e20"
+        head, color = f"GPU: {html.escape(reason)}", palette.var("ok")
         sub = "The full-width network (width 1) trains here; bf16 autocast, data and augmentation on the GPU."
     else:
-        head, color = "CPU: reduced model", "#8a4b00"
+        head, color = "CPU: reduced model", palette.var("warn")
         sub = (f"{html.escape(reason)}. The defaults are a quarter-width GoogLeNet on 16x16 inputs"
                f"{'; ' + html.escape(measured) if measured else ''}. A recorded run can be replayed below.")
-    return (f"<div class='lesson-device' style='padding:6px 10px;border-left:4px solid {color};background:#f7f7f7'>"
+    return (f"<div class='lesson-device' style='padding:6px 10px;border-left:4px solid {color};background:{palette.var('panel')}'>"
             f"<b style='color:{color}'>{head}</b><br><span style='font-size:0.9em'>{sub}</span></div>")
 
 
@@ -117,4 +118,4 @@ def replay_controls(s: Section, recordings: list, history_dir) -> tuple[ipw.Drop
 
 
 def replay_promise() -> str:
-    return f"<span style='font-size:0.85em;color:#555'>plays back in {H.REPLAY_SECONDS:g} s</span>"
+    return f"<span style='font-size:0.85em;color:{palette.var('muted')}'>plays back in {H.REPLAY_SECONDS:g} s</span>"
