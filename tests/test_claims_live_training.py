@@ -288,7 +288,7 @@ def test_words_about_the_page_match_its_code():
     assert "after each step (every fifth on a GPU)" in text
     assert [L.settings.config(_Controls(), DEFAULT, on_gpu).log_every for on_gpu in (False, True)] == [1, 5]
     assert "try BN off, aux heads off, or a ten-times larger learning rate" in text
-    assert L.settings.NUMBERS["lr"][2] >= 10 * DEFAULT.lr             # the field takes it
+    assert L.settings.bounds("lr")[1] >= 10 * DEFAULT.lr              # the field takes it
 
 
 def test_in_a_run_of_5_epochs_the_step_schedule_never_changes():
