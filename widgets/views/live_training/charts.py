@@ -14,6 +14,7 @@ import ipywidgets as ipw
 import plotly.graph_objects as go
 
 from widgets import history as H
+from widgets import ui
 from widgets.views import palette
 from widgets.views.section import Section
 
@@ -86,8 +87,8 @@ class RunCharts:
     def __init__(self, s: Section):
         self.s = s
         self.next_slot = 0
-        legend = dict(legend=dict(orientation="h", yanchor="top", y=-0.25, x=0, font=dict(size=11)),
-                      margin=dict(l=55, r=60, t=40, b=90))
+        legend = dict(legend=dict(ui.LEGEND_BELOW, font=dict(size=11)),   # under the axis title, at any width
+                      margin=dict(l=55, r=60, t=40, b=45))
         s.figure("loss", 300, title="Loss (cross-entropy of the main head)", xaxis_title="epoch",
                  yaxis_title="loss (log scale)", yaxis_type="log", **legend)
         s.figure("acc", 300, title="Accuracy", xaxis_title="epoch", yaxis_title="accuracy",
