@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 
 from widgets import batchnorm as bn
 from widgets.bn_analysis import SUM_LOSS_NOTE, term_sums
+from widgets.views import palette
 from widgets.views.batch_norm.common import BLUE, GREEN, ORANGE, RED, BNSection, split_size, table
 from widgets.views.section import column
 
@@ -37,7 +38,7 @@ class Backprop(BNSection):
         for key, color in self.TERMS:
             self.trace("terms", key, go.Bar(name=self.t(f"trace_{key}"), marker_color=color))
         self.trace("terms", "sum", go.Scatter(mode="markers", name=self.t("trace_sum"), marker=dict(
-            color="black", size=12, symbol="line-ew-open", line=dict(width=3))))
+            color=palette.INK, size=12, symbol="line-ew-open", line=dict(width=3))))
         self.trace("terms", "autograd", go.Scatter(mode="markers", name=self.t("trace_autograd"),
                                                    marker=dict(color=RED, size=8, symbol="x")))
 

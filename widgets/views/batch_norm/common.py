@@ -16,13 +16,18 @@ import ipywidgets as ipw
 from widgets import ui
 from widgets.bn_analysis import Num, Said, num
 from widgets.progress import from_progress
-from widgets.views import i18n
+from widgets.views import i18n, palette
 from widgets.views.section import Section
 
-BLUE, ORANGE, GREEN, RED, GREY, PURPLE = "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#7f7f7f", "#9467bd"
+BLUE, ORANGE, GREEN, RED, GREY, PURPLE = (palette.BLUE, palette.ORANGE, palette.BLUISH_GREEN, palette.VERMILLION,
+                                          palette.GREY, palette.REDDISH_PURPLE)   # Okabe-Ito
 VARIANT_COLORS = {"plain": RED, "BN": BLUE, "BN + noise": GREEN}
+# the compared networks' second cue (colour is never the only one): a line's dash, a point's marker, a bar's pattern
+VARIANT_DASH = {"plain": "solid", "BN": "dash", "BN + noise": "dot"}
+VARIANT_SYMBOL = {"plain": "circle", "BN": "square", "BN + noise": "diamond"}
+VARIANT_PATTERN = {"plain": "", "BN": "/", "BN + noise": "."}
 NET_KEYS = {"plain": "net_plain", "BN": "net_bn", "BN + noise": "net_noise"}   # bn_training's names -> bn.<key>
-WIDE = dict(legend=dict(orientation="h", yanchor="bottom", y=1.1, x=0), margin=dict(l=55, r=20, t=105, b=45))
+WIDE = dict(legend=ui.LEGEND_BELOW, margin=dict(l=55, r=20, t=60, b=45))   # legend under the plots, clear of titles
 
 
 class Word(str):
@@ -99,12 +104,12 @@ class BNSection(Section):
     def data_line(self, key: str, **fields) -> ipw.HTML:
         """One grey line saying which digits the section uses (split names and sizes from widgets.data.digits)."""
         text = self.shared("data", text=self.t(key, **fields))
-        return ipw.HTML(f"<div class='bn-data' style='color:#555;font-size:0.9em'>{html.escape(text, quote=False)}</div>")
+        return ipw.HTML(f"<div class='bn-data' style='color:{palette.var('muted')};font-size:0.9em'>{html.escape(text, quote=False)}</div>")
 
     def training_data_line(self) -> ipw.HTML:
         text = self.shared("data", text=self.shared("training_data", train=split_size("train"),
                                                     test=split_size("test")))
-        return ipw.HTML(f"<div class='bn-data' style='color:#555;font-size:0.9em'>{html.escape(text, quote=False)}</div>")
+        return ipw.HTML(f"<div class='bn-data' style='color:{palette.var('muted')};font-size:0.9em'>{html.escape(text, quote=False)}</div>")
 
     def progress_text(self, text: str) -> str:
         """A bn_training progress line in the page's language (as it came, if it has another shape)."""
@@ -156,7 +161,8 @@ class LazyFigure:
     def __init__(self, section: Section, name: str, build: Callable[[], None], placeholder_html: str):
         self.section, self.name, self._build = section, name, build
         self.placeholder = ipw.HTML(
-            "<div style='border:1px dashed #bbb;color:#555;padding:18px;margin:6px 0;font-size:1.05em'>"
+            f"<div style='border:1px dashed {palette.var('border')};color:{palette.var('muted')};padding:18px;"
+            "margin:6px 0;font-size:1.05em'>"
             f"{placeholder_html}</div>")
         self.box = ipw.VBox([self.placeholder], layout=ipw.Layout(width="100%"))
 

@@ -8,6 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from widgets import batchnorm as bn
+from widgets.views import palette
 from widgets.views.batch_norm.common import BLUE, GREEN, GREY, ORANGE, RED, WIDE, BNSection, split_size
 from widgets.views.section import column
 
@@ -56,7 +57,7 @@ class InferenceStats(BNSection):
             if changed in (None, "momentum", "m"):
                 self._draw_trajectory()
             self.figures["running"].layout.shapes = [
-                dict(type="line", xref=xr, yref=f"{yr} domain", x0=t, x1=t, y0=0, y1=1, line=dict(color="black", width=1))
+                dict(type="line", xref=xr, yref=f"{yr} domain", x0=t, x1=t, y0=0, y1=1, line=dict(color=palette.INK, width=1))
                 for xr, yr in (("x", "y"), ("x2", "y2"))]
         self.stats.value = self._table(t)
         self.status.value = ""

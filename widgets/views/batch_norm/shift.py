@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from widgets.bn_analysis import NETWORKS, shift_rows, shift_verdict, smooth_curve
-from widgets.views.batch_norm.common import (VARIANT_COLORS, BNSection, LazyFigure, clear_placeholder, md, placeholder,
+from widgets.views.batch_norm.common import (VARIANT_COLORS, VARIANT_DASH, BNSection, LazyFigure, clear_placeholder, md, placeholder,
                                              rgba, setup_torch)
 
 BANDS = (("p5", "p95", "5–95 %", 0.15), ("p25", "p75", "25–75 %", 0.3))   # (low, high, legend, opacity)
@@ -56,7 +56,7 @@ class CovariateShift(BNSection):
         for col, probe in enumerate(PROBES, start=1):
             for name in NETWORKS:
                 self.trace("shift", f"{name} {probe}", go.Scatter(mode="lines", name=self.net(name), legendgroup=name,
-                                                                  line=dict(color=VARIANT_COLORS[name]),
+                                                                  line=dict(color=VARIANT_COLORS[name], dash=VARIANT_DASH[name]),
                                                                   showlegend=col == 1), 2, col)
         fig.update_xaxes(title_text=self.shared("axis_sgd_step"))
         fig.update_yaxes(type="log", exponentformat="power", row=2, col=2)

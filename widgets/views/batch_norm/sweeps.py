@@ -11,7 +11,7 @@ import ipywidgets as ipw
 import plotly.graph_objects as go
 
 from widgets.bn_analysis import trained_values
-from widgets.views.batch_norm.common import (GREY, VARIANT_COLORS, WIDE, BNSection, LazyFigure, clear_placeholder, md,
+from widgets.views.batch_norm.common import (GREY, VARIANT_COLORS, VARIANT_SYMBOL, WIDE, BNSection, LazyFigure, clear_placeholder, md,
                                              setup_torch, table)
 
 NETS = ("plain", "BN")
@@ -69,7 +69,7 @@ class Sweeps(BNSection):
             first = sw.col == 1
             for name in NETS:
                 self.trace("sweeps", f"{sw.key} {name}", _scatter(self.net(name), "lines+markers", first, name,
-                                                                  marker=dict(size=9),
+                                                                  marker=dict(size=9, symbol=VARIANT_SYMBOL[name]),
                                                                   line=dict(color=VARIANT_COLORS[name])), 1, sw.col)
             self.trace("sweeps", f"{sw.key} threshold", _scatter(t("trace_threshold", threshold=bt.TRAINS_BELOW),
                                                                  "lines", first, "thr",

@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from widgets.bn_analysis import grad_ratio, training_sentences
-from widgets.views.batch_norm.common import (VARIANT_COLORS, WIDE, BNSection, LazyFigure, clear_placeholder, md,
+from widgets.views.batch_norm.common import (VARIANT_COLORS, VARIANT_DASH, VARIANT_PATTERN, VARIANT_SYMBOL, WIDE, BNSection, LazyFigure, clear_placeholder, md,
                                              placeholder, setup_torch, table)
 
 NETS = ("plain", "BN")
@@ -35,15 +35,18 @@ class Training(BNSection):
                          subplot_titles=(t("fig_loss"), t("fig_grad"), t("fig_saturation")))
         for name in NETS:
             c, net = VARIANT_COLORS[name], self.net(name)
-            self.trace("curves", f"{name} loss", go.Scatter(mode="lines", name=net, line=dict(color=c),
+            self.trace("curves", f"{name} loss", go.Scatter(mode="lines", name=net, line=dict(color=c, dash=VARIANT_DASH[name]),
                                                             legendgroup=name), 1, 1)
             self.trace("curves", f"{name} grad 0", go.Scatter(mode="lines+markers", name=t("trace_step0", net=net),
-                                                              line=dict(color=c, dash="dot"), legendgroup=name), 1, 2)
+                                                              line=dict(color=c, dash="dot"), legendgroup=name,
+                                                              marker=dict(symbol=VARIANT_SYMBOL[name])), 1, 2)
             self.trace("curves", f"{name} grad last", go.Scatter(mode="lines+markers", name=t("trace_last", net=net),
-                                                                 line=dict(color=c), legendgroup=name), 1, 2)
+                                                                 line=dict(color=c), legendgroup=name,
+                                                                 marker=dict(symbol=VARIANT_SYMBOL[name])), 1, 2)
             self.trace("curves", f"{name} sat 0", go.Bar(name=t("trace_sat0", net=net), legendgroup=name,
-                                                         marker=dict(color=c, opacity=0.4), showlegend=False), 1, 3)
-            self.trace("curves", f"{name} sat last", go.Bar(name=t("trace_last", net=net), marker_color=c,
+                                                         marker=dict(color=c, opacity=0.4, pattern_shape=VARIANT_PATTERN[name]),
+                                                         showlegend=False), 1, 3)
+            self.trace("curves", f"{name} sat last", go.Bar(name=t("trace_last", net=net), marker=dict(color=c, pattern_shape=VARIANT_PATTERN[name]),
                                                             legendgroup=name, showlegend=False), 1, 3)
         fig.update_xaxes(title_text=self.shared("axis_sgd_step"), row=1, col=1)
         fig.update_xaxes(title_text=t("axis_layer_first"), row=1, col=2)
