@@ -103,7 +103,7 @@ def test_two_learners_land_on_the_course(hub, browser):
             wait_until(page, lambda: page.url.startswith(url + landing), 300, f"{name}'s server and landing page")
             wait_rendered(page, f"{name}'s landing page", *LESSON_READY["00_index"], timeout_ms=300_000)
             assert_no_error(page)
-            assert page.locator("a.lesson-link").count() == 5
+            assert page.locator("a.lesson-link").count() >= 5, f"{name}: the lessons are not all linked"
     except AssertionError as exc:
         raise AssertionError(f"{exc}\n--- hub log ---\n{log_path.read_text()[-3000:]}") from exc
     finally:
