@@ -36,8 +36,10 @@ c.VoilaConfiguration.show_tracebacks = False  # noqa: F821
 c.VoilaConfiguration.strip_sources = True  # noqa: F821
 
 
-def _pool_size(per_kernel_gb: float = 0.6, notebooks: int = 6, keep_free_gb: float = 2.0) -> int:
-    """Pre-heated kernels per notebook that fit in memory: each holds torch and plotly (~0.6 GB)."""
+def _pool_size(per_kernel_gb: float = 0.6, keep_free_gb: float = 2.0) -> int:
+    """Pre-heated kernels per notebook that fit in memory: each holds torch and plotly (~0.6 GB).
+    Voila pre-heats every notebook under notebooks/, translations included."""
+    notebooks = max(1, sum(1 for _ in (_REPO / "notebooks").rglob("*.ipynb")))
     try:
         total_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     except (ValueError, OSError, AttributeError):
