@@ -139,6 +139,26 @@ def test_runnable_guard_limits():
         B.check_runnable(s, max_bytes=10**12)
 
 
+def test_refusals_carry_their_kind_and_numbers():
+    """The page words a refusal in its own language from these (issue 15); str() stays English for scripts."""
+    s = B.ConvShape(5000, 5000, 256, 3, 64, 32)
+    with pytest.raises(B.TooBigToRun) as refused:
+        B.check_runnable(s)
+    assert (refused.value.kind, refused.value.need, refused.value.limit) == ("memory", B.allocation_bytes(s), B.MAX_BYTES)
+    s = B.ConvShape(512, 512, 64, 9, 128, 16)
+    with pytest.raises(B.TooBigToRun) as refused:
+        B.check_runnable(s, max_bytes=10**12)
+    assert (refused.value.kind, refused.value.need, refused.value.limit) == ("work", B.direct_cost(s).macs,
+                                                                               B.MAX_TIMED_MACS)
+    assert "173,946,175,488 multiplications" in str(refused.value)
+
+
+def test_device_info_and_the_benchmarks_english_name():
+    d = B.device_info("cpu")
+    assert d.kind == "cpu" and d.name and d.threads == torch.get_num_threads()
+    assert B.device_name("cpu") == f"CPU ({d.name}), {d.threads} torch thread(s)"
+
+
 @pytest.mark.parametrize("bad", [dict(height=0), dict(width=-3), dict(ch_in=2.5), dict(k=4), dict(ch_red="16"),
                                  dict(ch_out=True), dict(k=0)])
 def test_shape_refuses_bad_sizes(bad):
@@ -171,13 +191,13 @@ def test_time_callable_returns_every_measurement_and_the_median():
 def test_time_paths_small_shape():
     s = B.ConvShape(8, 8, 16, 3, 8, 4)
     seen = []
-    r = B.time_paths(s, repeats=5, warmup=1, device="cpu", progress=lambda f, t: seen.append(f))
+    r = B.time_paths(s, repeats=5, warmup=1, device="cpu", progress=lambda f, done: seen.append((f, done)))
     assert len(r.direct.times) == len(r.bottleneck.times) == 5
     assert all(t > 0 for t in r.direct.times + r.bottleneck.times)
     assert r.speedup == pytest.approx(r.direct.median / r.bottleneck.median)
     assert r.macs_ratio == B.cost_ratio(s)
     assert r.throughput("direct") == pytest.approx(B.direct_cost(s).macs / r.direct.median)
-    assert seen[-1] == 1.0
+    assert seen[-1] == (1.0, 5) and [done for _, done in seen] == [1, 2, 3, 4, 5]   # repeats done: a number, not words
     stopped = B.time_paths(s, repeats=50, warmup=0, device="cpu", should_stop=lambda: True)
     assert len(stopped.direct.times) == 1
 

@@ -189,19 +189,31 @@ def allocation_bytes(s: ConvShape, batch: int = 1, bytes_per_number: int = 4) ->
     return bytes_per_number * (acts + workspace + weights)
 
 
+class TooBigToRun(ValueError):
+    """Real modules of this size would be refused: `kind` is 'memory' (`need` and `limit` in bytes)
+    or 'work' (`need` and `limit` in multiplications per run). The page words it from these numbers
+    in its own language; str() is an English sentence for logs and scripts."""
+
+    def __init__(self, kind: str, need: int, limit: int):
+        self.kind, self.need, self.limit = kind, need, limit
+        if kind == "memory":
+            text = (f"These sizes would need about {need / 2**20:,.0f} MiB of memory to run "
+                    f"(the limit here is {limit / 2**20:,.0f} MiB): try smaller sizes.")
+        else:
+            text = f"The direct path would need {need:,} multiplications per run (the limit here is {limit:,}): try smaller sizes."
+        super().__init__(text)
+
+
 def check_runnable(s: ConvShape, batch: int = 1, max_bytes: int = MAX_BYTES,
                    max_macs: int | None = MAX_TIMED_MACS) -> None:
-    """Raise ValueError, with a reason a learner can read, if the real modules would be too big."""
+    """Raise TooBigToRun (a ValueError) if the real modules would be too big."""
     need = allocation_bytes(s, batch)
     if need > max_bytes:
-        raise ValueError(f"These sizes would need about {need / 2**20:,.0f} MiB of memory to run "
-                         f"(the limit here is {max_bytes / 2**20:,.0f} MiB): try smaller sizes.")
+        raise TooBigToRun("memory", need, max_bytes)
     if max_macs is not None:
         macs = direct_cost(s).macs * batch
         if macs > max_macs:
-            raise ValueError(f"The direct path would need {macs:,} multiplications per run "
-                             f"(the limit here is {max_macs:,}): try smaller sizes.")
-
+            raise TooBigToRun("work", macs, max_macs)
 
 
 @dataclass(frozen=True)
@@ -279,9 +291,18 @@ def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def device_name(device: str) -> str:
+@dataclass(frozen=True)
+class DeviceInfo:
+    """What a page says of the device: `kind` 'cuda' or 'cpu', the model's `name`, and torch's threads."""
+
+    kind: str
+    name: str
+    threads: int
+
+
+def device_info(device: str) -> DeviceInfo:
     if device.startswith("cuda"):
-        return torch.cuda.get_device_name(torch.device(device))
+        return DeviceInfo("cuda", torch.cuda.get_device_name(torch.device(device)), torch.get_num_threads())
     import platform
 
     cpu = platform.processor() or platform.machine()
@@ -293,7 +314,13 @@ def device_name(device: str) -> str:
                     break
     except OSError:
         pass
-    return f"CPU ({cpu}), {torch.get_num_threads()} torch thread(s)"
+    return DeviceInfo("cpu", cpu, torch.get_num_threads())
+
+
+def device_name(device: str) -> str:
+    """The device in English, as the benchmark's report writes it (a page words `device_info` itself)."""
+    d = device_info(device)
+    return d.name if d.kind == "cuda" else f"CPU ({d.name}), {d.threads} torch thread(s)"
 
 
 @dataclass
@@ -329,13 +356,14 @@ class PathTiming:
 
 
 def time_paths(s: ConvShape, repeats: int = 15, warmup: int = 3, batch: int = 1, device: str | None = None,
-               progress: Callable[[float, str], None] | None = None,
+               progress: Callable[[float, int], None] | None = None,
                should_stop: Callable[[], bool] | None = None, seed: int = 0,
                max_bytes: int = MAX_BYTES, max_macs: int | None = MAX_TIMED_MACS) -> PathTiming:
     """Time a forward pass of each path `repeats` times (after `warmup`), alternating
     direct / bottleneck within each repeat. `should_stop()` is checked between runs; if it
-    turns true the runs so far are returned (at least one of each). Shapes over the memory
-    or work limits are refused with ValueError before anything is allocated."""
+    turns true the runs so far are returned (at least one of each). `progress(fraction, done)`
+    is told after each repeat (`done` repeats of each path so far). Shapes over the memory or
+    work limits are refused with TooBigToRun before anything is allocated."""
     device = device or default_device()
     check_runnable(s, batch, max_bytes=max_bytes, max_macs=max_macs)
     torch.manual_seed(seed)
@@ -349,7 +377,7 @@ def time_paths(s: ConvShape, repeats: int = 15, warmup: int = 3, batch: int = 1,
                 t = time_callable(lambda: mod(x), repeats=1, warmup=warmup if i == 0 else 0, sync=sync)
                 getattr(result, name).times.extend(t.times)
             if progress:
-                progress((i + 1) / repeats, f"repeat {i + 1} of {repeats}")
+                progress((i + 1) / repeats, i + 1)
             if should_stop and should_stop():
                 break
     return result

@@ -75,7 +75,8 @@ def pixel_dot(volume: np.ndarray, filters: np.ndarray, row: int, col: int, f: in
 
 
 def channel_change(ch_in: int, n_filters: int) -> str:
-    """'compression', 'expansion' or 'same width' of the channel count."""
+    """What n filters do to the channel count: the kind 'compression', 'expansion' or 'same width'
+    (a page words the kind in its own language)."""
     if n_filters < ch_in:
         return "compression"
     if n_filters > ch_in:

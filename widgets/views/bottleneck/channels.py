@@ -1,4 +1,6 @@
-"""Lesson 3, section a: what a 1×1 convolution computes, on one channel and on C channels."""
+"""Lesson 3, section a: what a 1×1 convolution computes, on one channel and on C channels.
+
+The words are in widgets/views/locales/<lang>/bottleneck.json (keys `single.*`, `channels.*`)."""
 from __future__ import annotations
 
 import html
@@ -23,11 +25,11 @@ class SingleChannel(Section):
 
     def build(self):
         self.image = C.demo_image(6)
-        self.slider("weight", "1×1 filter weight", 2.0, -3.0, 3.0, 0.5, readout_format=".1f",
+        self.slider("weight", self.t("weight"), 2.0, -3.0, 3.0, 0.5, readout_format=".1f",
                     **{**SLIDER, "kind": ipw.FloatSlider})
         self.numbers = ipw.HTML()
         fig = self.figure("images", height=330, title="", margin=dict(l=30, r=20, t=50, b=30))
-        fig.set_subplots(1, 2, subplot_titles=("input: 6×6×1", "output: 6×6×1"), horizontal_spacing=0.08)
+        fig.set_subplots(1, 2, subplot_titles=(self.t("input_title"), self.t("output_title")), horizontal_spacing=0.08)
         fig.layout.annotations[1].name = "output title"   # the subplot titles, in subplot order
         # |pixel| ≤ 7 and |w| ≤ 3: one colour scale, ±21, for every weight
         common = dict(colorscale="RdBu", zmid=0, zmin=-21, zmax=21, texttemplate="%{z:.4~g}", showscale=False,
@@ -42,13 +44,11 @@ class SingleChannel(Section):
         out = C.conv1x1_single_channel(self.image, w)
         with self.drawing("images"):
             self.tr("images", "output").z = out
-            self.figures["images"].update_annotations(text=f"output = {w:g} × input: 6×6×1",
+            self.figures["images"].update_annotations(text=self.t("output_times", w=f"{w:g}"),
                                                       selector=dict(name="output title"))
         img = self.image
-        self.numbers.value = boxed(
-            f"Every pixel is multiplied by the same number {w:g}: top-left {img[0, 0]:g} → {out[0, 0]:g}, "
-            f"bottom-right {img[-1, -1]:g} → {out[-1, -1]:g}. On one channel a 1×1 convolution only multiplies "
-            "the image by one number.")
+        self.numbers.value = boxed(self.t("sentence", w=f"{w:g}", tl_in=f"{img[0, 0]:g}", tl_out=f"{out[0, 0]:g}",
+                                          br_in=f"{img[-1, -1]:g}", br_out=f"{out[-1, -1]:g}"))
 
     def layout(self):
         return [self.controls["weight"].widget, self.numbers, self.figures["images"], self.status]
@@ -74,10 +74,10 @@ class ManyChannels(Section):
         # the check for n filters runs nn.Conv2d(8, n, 1) against nn.Linear(8, n): done once per n here
         self._diff = C.conv1x1_vs_linear_by_width(self.volume, self.all_filters)
         self._bound = [C.rounding_bound(self.volume, self.all_filters[:n]) for n in range(1, self.MAX_FILTERS + 1)]
-        self.slider("row", "pixel row", 1, 0, 5, **SLIDER)
-        self.slider("col", "pixel column", 0, 0, 5, **SLIDER)
-        self.slider("n_filters", "number of filters", 4, 1, self.MAX_FILTERS, **SLIDER)
-        self.slider("which", "filter shown", 1, 1, self.MAX_FILTERS, **SLIDER)   # its max follows n_filters
+        self.slider("row", self.t("row"), 1, 0, 5, **SLIDER)
+        self.slider("col", self.t("col"), 0, 0, 5, **SLIDER)
+        self.slider("n_filters", self.t("n_filters"), 4, 1, self.MAX_FILTERS, **SLIDER)
+        self.slider("which", self.t("which"), 1, 1, self.MAX_FILTERS, **SLIDER)   # its max follows n_filters
         self.numbers = ipw.HTML(layout=ipw.Layout(min_width="380px", max_width="640px"))
         self._build_figure()
 
@@ -85,16 +85,15 @@ class ManyChannels(Section):
         fig = self.figure("pixel", height=400, margin=dict(l=45, r=20, t=40, b=40), barmode="group",
                           legend=dict(orientation="h", yanchor="top", y=-0.12, x=0))
         fig.set_subplots(1, 3, column_widths=[0.38, 0.32, 0.30], horizontal_spacing=0.07,
-                         subplot_titles=("pixel's channel vector x and filter w", "output vector at the pixel",
-                                         "output channel shown"))
+                         subplot_titles=(self.t("vector_title"), self.t("outputs_title"), self.t("channel_title")))
         fig.layout.annotations[2].name = "channel title"   # the subplot titles, in subplot order
         ch = [f"c{i + 1}" for i in range(self.C)]
-        self.trace("pixel", "x", go.Bar(x=ch, name="x (input pixel, 8 channels)", marker_color=palette.GREY), 1, 1)
-        self.trace("pixel", "w", go.Bar(x=ch, name="w (filter weights)", marker_color=CONV_COLOR), 1, 1)
-        self.trace("pixel", "outputs", go.Bar(name="ReLU(x·w) for each filter", marker_color=palette.ORANGE), 1, 2)
+        self.trace("pixel", "x", go.Bar(x=ch, name=self.t("trace_x", c=self.C), marker_color=palette.GREY), 1, 1)
+        self.trace("pixel", "w", go.Bar(x=ch, name=self.t("trace_w"), marker_color=CONV_COLOR), 1, 1)
+        self.trace("pixel", "outputs", go.Bar(name=self.t("trace_outputs"), marker_color=palette.ORANGE), 1, 2)
         self.trace("pixel", "channel", go.Heatmap(colorscale="Oranges", texttemplate="%{z:.1f}", showscale=False,
                                                   xgap=2, ygap=2), 1, 3)
-        self.trace("pixel", "box", go.Scatter(mode="markers", name="chosen pixel", showlegend=False,
+        self.trace("pixel", "box", go.Scatter(mode="markers", name=self.t("trace_box"), showlegend=False,
                                               marker=dict(symbol="square-open", size=30, color=palette.INK,
                                                           line=dict(width=3))), 1, 3)
         fig.update_yaxes(autorange="reversed", showticklabels=False, row=1, col=3)
@@ -110,32 +109,28 @@ class ManyChannels(Section):
         dot = C.pixel_dot(self.volume, filters, r, c, f)
         with self.drawing("pixel"):
             self.tr("pixel", "x").y = dot.x
-            self.tr("pixel", "w").update(y=dot.w, name=f"w (filter {f + 1})")
+            self.tr("pixel", "w").update(y=dot.w, name=self.t("trace_w_filter", f=f + 1))
             self.tr("pixel", "outputs").update(x=[f"f{i + 1}" for i in range(n)], y=out[r, c],
                                                marker_color=[palette.ORANGE if i != f else palette.VERMILLION for i in range(n)])
             self.tr("pixel", "channel").z = out[:, :, f]
             self.tr("pixel", "box").update(x=[c], y=[r])
-            self.figures["pixel"].update_annotations(text=f"output channel {f + 1} (6×6), pixel ({r}, {c}) boxed",
+            self.figures["pixel"].update_annotations(text=self.t("channel_shown", f=f + 1, r=r, c=c),
                                                      selector=dict(name="channel title"))
+        change = C.channel_change(self.C, n).replace(" ", "_")       # the kind, worded by the catalogue
         self.numbers.value = (
-            boxed(f"<b>Output {f + 1} at pixel ({r}, {c})</b><br>"
+            boxed(f"<b>{self.t('output_at', f=f + 1, r=r, c=c)}</b><br>"
                   f"<code style='font-size:0.85em'>{html.escape(dot.formula())}</code>")
             + stat_table([
-                ("shape", f"6×6×{self.C} → 6×6×{n} ({C.channel_change(self.C, n)})"),
-                ("weights of the 1×1 layer", f"{self.C}·{n} = {self.C * n}"),
-                ("as a fully connected layer", f"nn.Linear({self.C}, {n}) applied to each of the 36 pixels"),
-                (f"max |Conv2d({self.C}, {n}, 1) − Linear({self.C}, {n})|", self._check_text(n)),
+                (self.t("row_shape"), self.t("shape", c=self.C, n=n, change=self.t(change))),
+                (self.t("row_weights"), f"{self.C}·{n} = {self.C * n}"),
+                (self.t("row_linear"), self.t("linear_each_pixel", c=self.C, n=n)),
+                (self.t("row_check", c=self.C, n=n), self._check_text(n)),
             ]))
 
     def _check_text(self, n: int) -> str:
         diff, bound = float(self._diff[n - 1]), self._bound[n - 1]
-        kind = C.agreement(diff, bound)
-        head = f"{diff:.1e} over all 36×{n} outputs"
-        if kind == "identical":
-            return f"{head}: identical to the last bit (float64 rounding would allow up to {bound:.1e})"
-        if kind == "rounding":
-            return f"{head}: float64 rounding, which allows up to {bound:.1e} here"
-        return f"{head}: <b>more than float64 rounding allows ({bound:.1e})</b>"
+        kind = C.agreement(diff, bound)              # 'identical', 'rounding' or 'differ'
+        return self.t(f"check_{kind}", diff=f"{diff:.1e}", n=n, bound=f"{bound:.1e}")
 
     def layout(self):
         controls = column(*(self.controls[k].widget for k in ("row", "col", "n_filters", "which")))

@@ -3,6 +3,7 @@
 The training run is the section's one task. Its points reach the figure and `trained` only
 through `task.draw` (the section's lock) and only while the input they were trained on is
 still the one shown: a change of the input cancels the run and drops its late results.
+The words are in widgets/views/locales/<lang>/bottleneck.json (keys `tradeoff.*`).
 """
 from __future__ import annotations
 
@@ -25,22 +26,22 @@ class Tradeoff(Section):
         self.setup = T.TradeoffSetup()
         self.ch_reds = T.tradeoff_ch_reds(self.setup.ch_in)
         self.trained: dict[int, float] = {}   # ch_red -> relative error on self.setup; written under the lock
-        self.slider("latent", "input's true dimension", self.setup.latent, 1, self.setup.ch_in, 1, kind=ipw.IntSlider,
+        self.slider("latent", self.t("latent"), self.setup.latent, 1, self.setup.ch_in, 1, kind=ipw.IntSlider,
                     width="420px", description_width="150px", readout_format="d", continuous_update=False)
-        self.add_task("Train the bottlenecked layers", self.start_training)
+        self.add_task(self.t("train_button"), self.start_training)
         self.task.start_button.layout.width = "auto"
         self.numbers = ipw.HTML()
-        fig = self.figure("tradeoff", height=380, xaxis_title="ch_red (width of the 1×1 bottleneck)",
-                          yaxis_title="output lost (relative error, %)", margin=dict(l=60, r=70, t=40, b=50),
+        fig = self.figure("tradeoff", height=380, xaxis_title=self.t("axis_ch_red"),
+                          yaxis_title=self.t("axis_lost"), margin=dict(l=60, r=70, t=40, b=50),
                           yaxis_range=[-3, 103],
-                          yaxis2=dict(title="multiplications, % of direct", overlaying="y", side="right",
+                          yaxis2=dict(title=self.t("axis_cost"), overlaying="y", side="right",
                                       showgrid=False, range=[-3.9, 133.9], tickmode="linear", tick0=0, dtick=20))
         fig.update_xaxes(type="log", tickvals=self.ch_reds)
-        self.trace("tradeoff", "best", go.Scatter(name="best possible (closed form, SVD)", mode="lines+markers",
+        self.trace("tradeoff", "best", go.Scatter(name=self.t("trace_best"), mode="lines+markers",
                                                   line=dict(color=DIRECT_COLOR, width=3)))
-        self.trace("tradeoff", "trained", go.Scatter(name=f"trained ({T.TRAIN_STEPS} Adam steps)", mode="markers",
+        self.trace("tradeoff", "trained", go.Scatter(name=self.t("trace_trained", steps=T.TRAIN_STEPS), mode="markers",
                                                      marker=dict(symbol="x", size=12, color=palette.INK)))
-        self.trace("tradeoff", "cost", go.Scatter(name="cost of the bottleneck path", mode="lines", yaxis="y2",
+        self.trace("tradeoff", "cost", go.Scatter(name=self.t("trace_cost"), mode="lines", yaxis="y2",
                                                   line=dict(color=CONV_COLOR, dash="dot")))
 
     # ---- the one update path (under the section's lock)
@@ -65,8 +66,7 @@ class Tradeoff(Section):
         self.task.bar.value = 0.0
         if not running:
             self.task.status.value = ""      # "Trained …" spoke of the old input
-        self.status.value = (message("The input changed, so training stopped: press Train to train on this one.",
-                                     kind="ok") if running else "")
+        self.status.value = message(self.t("input_changed"), kind="ok") if running else ""
 
     def _draw_trained(self):
         xs = sorted(self.trained)
@@ -77,25 +77,20 @@ class Tradeoff(Section):
         narrow, wide = T.knee_widths(st, self.ch_reds)
         lines = []
         if narrow is not None:
-            lines.append(f"ch_red = {narrow} (narrower than the input's {st.latent} underlying signals): at best "
-                         f"<b>{best[narrow]:.1f} %</b> of the output is lost, for {cost[narrow]:.0f} % of the "
-                         "multiplications.")
+            lines.append(self.t("narrow", width=narrow, latent=st.latent, lost=f"{best[narrow]:.1f}",
+                                cost=f"{cost[narrow]:.0f}"))
         if wide is not None:
-            over = (f": wider than the break-even width {T.breakeven_width(st):.1f}, it costs more than the direct "
-                    "layer" if cost[wide] > 100 else "")
-            lines.append(f"ch_red = {wide}: at best <b>{best[wide]:.2f} %</b> lost (noise at most), for "
-                         f"{cost[wide]:.0f} % of the multiplications{over}.")
-        return boxed(
-            f"Setup: {st.size}×{st.size}×{st.ch_in} inputs whose {st.ch_in} channels are mixtures of "
-            f"<b>{st.latent}</b> underlying signals plus a little noise (σ = {st.noise}); direct layer {st.k}×{st.k}, "
-            f"{st.ch_in} → {st.ch_out}. The bottleneck is linear here (no ReLU after the 1×1) so that the best "
-            "possible error has a closed form to check training against.<br>" + "<br>".join(lines))
+            key = "wide_over" if cost[wide] > 100 else "wide"
+            lines.append(self.t(key, width=wide, lost=f"{best[wide]:.2f}", cost=f"{cost[wide]:.0f}",
+                                breakeven=f"{T.breakeven_width(st):.1f}"))
+        setup = self.t("setup", size=st.size, ch_in=st.ch_in, latent=st.latent, noise=st.noise, k=st.k, ch_out=st.ch_out)
+        return boxed(setup + "<br>" + "<br>".join(lines))
 
     # ---- training, on the section's one task
     def start_training(self):
         with self.lock:
             if self.task.running:
-                self.task.status.value = message("Already running: press Stop first, or wait.")
+                self.task.status.value = message(self.t("common.already_running"))
                 return
             setup, generation = self.setup, self.task.generation
             self.trained = {}
@@ -112,14 +107,14 @@ class Tradeoff(Section):
         for i, r in enumerate(self.ch_reds):
             if stop.is_set():
                 break
-            progress(i / n, f"training ch_red = {r} ({i + 1} of {n})")
+            progress(i / n, self.t("training_width", width=r, i=i + 1, n=n))
             err = T.train_bottleneck(setup, r, should_stop=stop.is_set)
             if stop.is_set():          # cut short: not a fair point to plot
                 break
             out[r] = err
             self.task.draw(lambda r=r, err=err: self._add_point(generation, r, err))
         if not stop.is_set():          # a stopped or cancelled run leaves the bar where it was
-            progress(1.0, "done")
+            progress(1.0, self.t("progress_done"))
         return out
 
     def _add_point(self, generation: int, ch_red: int, err: float):
@@ -134,11 +129,10 @@ class Tradeoff(Section):
             return
         n = len(self.ch_reds)
         if self.task.stop_event.is_set():
-            self.task.status.value = message(f"Stopped after {len(out)} of {n} widths.", kind="ok")
+            self.task.status.value = message(self.t("stopped_after", done=len(out), n=n), kind="ok")
             return
-        self.task.status.value = message(
-            f"Trained {len(out)} widths, {T.TRAIN_STEPS} Adam steps each; the largest gap to the best possible is "
-            f"{100 * T.largest_gap(setup, out):.2f} percentage points.", kind="ok")
+        self.task.status.value = message(self.t("trained", done=len(out), steps=T.TRAIN_STEPS,
+                                                gap=f"{100 * T.largest_gap(setup, out):.2f}"), kind="ok")
 
     def layout(self):
         return [self.controls["latent"].widget, self.task.widget, self.numbers, self.figures["tradeoff"], self.status]
