@@ -10,24 +10,27 @@ import re
 from typing import Callable
 
 from widgets import inception_stats as S
-from widgets.views import i18n
+from widgets.views import i18n, palette
 from widgets.views.section import Section
 
-BRANCH_COLORS = {"1x1": "#4c78a8", "3x3": "#f58518", "5x5": "#e45756", "pool": "#72b7b2"}
-VERDICT_STYLE = {S.MATCH: ("✓", "#1b5e20", ""), S.SMALL: ("≈", "#8a6d00", "#fff8e1"),
-                 S.DISAGREE: ("✗", "#b00020", "#fdecea")}
-KIND_COLORS = {"convolution": "#4c78a8", "max pool": "#9e9e9e", "avg pool": "#9e9e9e", "dropout": "#bdbdbd",
-               "inception": "#f58518", "linear": "#54a24b", "softmax": "#bdbdbd", "aux": "#b279a2"}
-LEGEND_ROOM = dict(l=55, r=20, t=85, b=45)  # title above, horizontal legend under it
+# Okabe-Ito (widgets/views/palette.py); text and cell colours follow the page's theme
+BRANCH_COLORS = {"1x1": palette.BLUE, "3x3": palette.ORANGE, "5x5": palette.REDDISH_PURPLE, "pool": palette.BLUISH_GREEN}
+VERDICT_STYLE = {S.MATCH: ("✓", palette.var("ok"), ""), S.SMALL: ("≈", palette.var("warn"), palette.var("warn-bg")),
+                 S.DISAGREE: ("✗", palette.var("error"), palette.var("error-bg"))}
+KIND_COLORS = {"convolution": palette.BLUE, "max pool": palette.GREY, "avg pool": palette.GREY, "dropout": "#bdbdbd",
+               "inception": palette.ORANGE, "linear": palette.BLUISH_GREEN, "softmax": "#bdbdbd",
+               "aux": palette.REDDISH_PURPLE}
+LEGEND_ROOM = dict(l=55, r=20, t=50, b=45)  # title above; the legend goes under the plot (ui.figure)
 
-TABLE_CSS = """<style>
-.lesson-t1 {border-collapse:collapse;font-size:12px;font-variant-numeric:tabular-nums}
-.lesson-t1 th {background:#f3f3f3;padding:3px 6px;border-bottom:1px solid #ccc;text-align:center}
-.lesson-t1 td {padding:2px 6px;border-bottom:1px solid #eee;text-align:right}
-.lesson-t1 td.l {text-align:left}
-.lesson-t1 tr.inc td {background:#fffaf3}
-.lesson-t1 tr.total td {font-weight:bold;border-top:2px solid #999}
-</style>"""
+TABLE_CSS = ("<style>\n"
+             ".lesson-t1 {border-collapse:collapse;font-size:12px;font-variant-numeric:tabular-nums}\n"
+             f".lesson-t1 th {{background:{palette.var('panel')};padding:3px 6px;"
+             f"border-bottom:1px solid {palette.var('border')};text-align:center}}\n"
+             f".lesson-t1 td {{padding:2px 6px;border-bottom:1px solid {palette.var('border')};text-align:right}}\n"
+             ".lesson-t1 td.l {text-align:left}\n"
+             f".lesson-t1 tr.inc td {{background:{palette.var('panel')}}}\n"
+             ".lesson-t1 tr.total td {font-weight:bold;border-top:2px solid #999}\n"
+             "</style>")
 
 
 def x(label: str) -> str:

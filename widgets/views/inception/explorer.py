@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from widgets import inception_analysis as A
 from widgets import inception_stats as S
 from widgets.ui import fmt_int, stat_table
+from widgets.views import palette
 from widgets.views.inception.common import LEGEND_ROOM, LessonSection, mega
 
 FIELD_NAMES = A.EXPLORER_FIELDS  # in_channels, side, then Table 1's columns
@@ -42,21 +43,24 @@ class ModuleExplorer(LessonSection):
         self.figure("module", margin=LEGEND_ROOM, height=330, width=760, barmode="group",
                     xaxis_title=self.t("axis_branch"), title="")
         branches = [self.t(f"branch_{b}") for b in ("1x1", "3x3", "5x5", "pool")]
-        for key, color in (("naive", "#9e9e9e"), ("reduced", "#f58518")):
-            self.trace("module", key, go.Bar(name=self.t(f"trace_{key}"), x=branches, marker_color=color))
+        for key, color, pattern in (("naive", palette.GREY, "/"), ("reduced", palette.ORANGE, "")):  # colour + pattern
+            self.trace("module", key, go.Bar(name=self.t(f"trace_{key}"), x=branches,
+                                             marker=dict(color=color, pattern_shape=pattern)))
         stage = self.t("axis_stage")
-        self.figure("stack", margin=dict(LEGEND_ROOM, t=110), height=370, title=self.t("stack_title"),
+        self.figure("stack", margin=LEGEND_ROOM, height=370, title=self.t("stack_title"),
                     xaxis=dict(domain=[0, 0.44], title=stage, dtick=1),
                     xaxis2=dict(domain=[0.56, 1], title=stage, anchor="y2", dtick=1),
                     yaxis=dict(title=self.t("axis_channels"), rangemode="tozero"),
                     yaxis2=dict(title=self.t("axis_cumulative"), anchor="x2", rangemode="tozero"))
-        for key, color in (("naive", "#9e9e9e"), ("reduced", "#f58518")):
+        for key, color, symbol in (("naive", palette.GREY, "x"), ("reduced", palette.ORANGE, "circle")):
             self.trace("stack", f"{key}_channels", go.Scatter(name=self.t(f"trace_{key}_channels"),
                                                               mode="lines+markers", line=dict(color=color),
+                                                              marker=dict(symbol=symbol),
                                                               legendgroup=key))
             self.trace("stack", f"{key}_cost", go.Scatter(name=self.t(f"trace_{key}_cost"), mode="lines+markers",
                                                           xaxis="x2", yaxis="y2", legendgroup=key,
-                                                          line=dict(color=color, dash="dot")))
+                                                          line=dict(color=color, dash="dot"),
+                                                          marker=dict(symbol=symbol)))
 
     def spec(self) -> dict[str, int]:
         return {k: int(self.controls[k].value) for k in FIELD_NAMES}

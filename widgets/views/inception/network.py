@@ -11,6 +11,7 @@ from widgets import inception_analysis as A
 from widgets import inception_stats as S
 from widgets.googlenet import AUX_LOSS_WEIGHT
 from widgets.ui import fmt_int, guarded, stat_table
+from widgets.views import palette
 from widgets.views.inception.common import (KIND_COLORS, LEGEND_ROOM, LessonSection, mega, row_label, shape,
                                             type_label, words)
 
@@ -45,7 +46,7 @@ def _main_nodes(measured: S.Table1Measurement, lang: str) -> list[dict]:
                           x=i, y=0, aux=False, text=f"<b>{text}</b><br>{out}" if up else f"{out}<br><b>{text}</b>",
                           textpos="top center" if up else "bottom center", hover=hover,
                           size=10 + 26 * (r.macs / 360e6) ** 0.5 if r.macs else 9,  # area grows with the work
-                          color=KIND_COLORS.get(p.kind, "#999"), symbol="circle" if r.weights else "square", row=r))
+                          color=KIND_COLORS.get(p.kind, palette.GREY), symbol="circle" if r.weights else "square", row=r))
     return nodes
 
 
@@ -114,12 +115,12 @@ class NetworkExplorer(LessonSection):
                         line=dict(width=1, color="white"), symbol=[n["symbol"] for n in self.nodes])))
         nodes.on_click(guarded(self.on_click, self.status, self.lang))
         self.trace("network", "ring", go.Scatter(x=[0], y=[0], mode="markers", hoverinfo="skip", marker=dict(
-            size=30, color="rgba(0,0,0,0)", line=dict(width=3, color="#b00020"))))
+            size=30, color="rgba(0,0,0,0)", line=dict(width=3, color=palette.VERMILLION))))
         self.detail = ipw.HTML()
         self.figure("bars", margin=LEGEND_ROOM, height=300, width=640, barmode="stack", title="",
                     yaxis_title=self.t("inception.axis_mmacs"))
-        self.trace("bars", "light", go.Bar(name=self.t("trace_light"), marker_color="#9ecae1"))
-        self.trace("bars", "dark", go.Bar(name=self.t("trace_dark"), marker_color="#f58518"))
+        self.trace("bars", "light", go.Bar(name=self.t("trace_light"), marker_color=palette.SKY_BLUE))
+        self.trace("bars", "dark", go.Bar(name=self.t("trace_dark"), marker_color=palette.ORANGE))
 
     def on_click(self, _trace, points, _selector=None):
         """A click on a stage selects it: the dropdown follows and drives the one update path."""

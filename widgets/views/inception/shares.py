@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 
 from widgets import inception_analysis as A
 from widgets import inception_stats as S
+from widgets.views import palette
 from widgets.views.inception.common import BRANCH_COLORS, LEGEND_ROOM, LessonSection, words
 
 BRANCHES = (("3x3", "3×3"), ("5x5", "5×5"), ("1x1", "1×1"), ("pool", "pool proj"))  # the paper's names
@@ -43,7 +44,7 @@ class BranchShareView(LessonSection):
         for key, label in BRANCHES:
             self.trace("shares", key, go.Bar(name=label, x=mods, marker_color=BRANCH_COLORS[key]))
         self.trace("shares", "3x3+5x5", go.Scatter(name="3×3 + 5×5", x=mods, mode="lines+markers+text",
-                                                   textposition="top center", line=dict(color="black"),
+                                                   textposition="top center", line=dict(color=palette.INK),
                                                    texttemplate="%{y:.0%}"))
         self.summary = ipw.HTML()
 

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from widgets import inception_analysis as A
 from widgets import inception_stats as S
 from widgets.ui import fmt_int, stat_table
+from widgets.views import palette
 from widgets.views.inception.common import (LEGEND_ROOM, TABLE_CSS, VERDICT_STYLE, LessonSection, giga, mega,
                                             row_label, shape, type_label, words, x)
 from widgets.views.section import row
@@ -32,7 +33,7 @@ def _row_html(c: S.Comparison, lang: str) -> str:
     r, p = c.row, c.row.paper
     cols = "".join(f"<td>{v if v is not None else ''}</td>" for v in p.columns)
     out_model = shape(r.output_shape) if r.output_shape else ""
-    out_style = "" if c.output_ok else " style='color:#b00020'"
+    out_style = "" if c.output_ok else f" style='color:{palette.var('error')}'"
     params = f"{p.params_k:g}K" if p.params_k is not None else ""
     ops = f"{p.ops_m:g}M" if p.ops_m is not None else ""
     weights = fmt_int(r.weights) if r.weights else ""
@@ -73,7 +74,7 @@ def notes_html(measured: S.Table1Measurement, lang: str = "en") -> str:
     items = [f"<li class='t1-count'>{count}</li>"]
     for note in A.table1_notes(measured):
         label = html.escape(row_label(lang, note.comparison.row.paper))
-        style = "color:#b00020" if note.big else "color:#8a6d00"
+        style = f"color:{palette.var('error') if note.big else palette.var('warn')}"
         items.append(f"<li class='t1-note'><b style='{style}'>{label}</b>"
                      f"{html.escape(t('note', note=note_text(note, t)))}</li>")
     return (f"<div class='t1-notes'><b>{t('notes_title')}</b>"
@@ -109,8 +110,9 @@ class Table1View(LessonSection):
         labels = [type_label(self.lang, c.row.paper) if c.row.paper.kind != "convolution" else
                   row_label(self.lang, c.row.paper) for c in self.rows]
         self.figure("bars", margin=LEGEND_ROOM, height=360, barmode="group", xaxis_tickangle=-35, title="")
-        self.trace("bars", "paper", go.Bar(name=self.t("trace_paper"), x=labels, marker_color="#bbbbbb"))
-        self.trace("bars", "measured", go.Bar(name=self.t("trace_measured"), x=labels, marker_color="#f58518"))
+        self.trace("bars", "paper", go.Bar(name=self.t("trace_paper"), x=labels,
+                                                marker=dict(color=palette.GREY, pattern_shape="/")))   # colour + pattern
+        self.trace("bars", "measured", go.Bar(name=self.t("trace_measured"), x=labels, marker_color=palette.ORANGE))
 
     def update(self, changed):
         metric = self.controls["metric"].value

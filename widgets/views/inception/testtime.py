@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 from widgets import inception_analysis as A
 from widgets import inception_stats as S
 from widgets.ui import fmt_int, stat_table
+from widgets.views import palette
 from widgets.views.inception.common import LEGEND_ROOM, TABLE_CSS, LessonSection, giga, words
 
 # name, default (the paper's scheme, one model), largest value (label: testtime.field_<name>)
@@ -15,7 +16,7 @@ FIELD_NAMES = tuple(f[0] for f in FIELDS)
 
 
 def _row_html(c: S.Table3Cost, t) -> str:
-    bad = "" if c.delta_ok else " style='color:#b00020;background:#fdecea'"
+    bad = "" if c.delta_ok else f" style='color:{palette.var('error')};background:{palette.var('error-bg')}'"
     printed = t("base") if c.row.printed_delta is None else f"{c.row.printed_delta:+.2f}%"
     computed = "" if c.delta is None else f"{c.delta:+.2f}%"
     per = "" if c.macs_per_point is None else giga(c.macs_per_point)
@@ -62,14 +63,14 @@ class TestTimeCost(LessonSection):
         self.trace("cost", "lines", go.Scatter(
             name=self.t("trace_lines"), mode="markers+text", x=[c.macs_per_image for c in self.costs],
             y=[c.row.top5_error for c in self.costs], text=[f"{c.row.models}×{c.row.crops}" for c in self.costs],
-            textposition="top right", marker=dict(size=11, color="#f58518"),
+            textposition="top right", marker=dict(size=11, color=palette.ORANGE),
             customdata=[self.t("hover_line", models=c.row.models, crops=c.row.crops, macs=giga(c.macs_per_image))
                         for c in self.costs],
             hovertemplate="%{customdata}<extra></extra>"))
         self.trace("cost", "front", go.Scatter(name=self.t("trace_front"), mode="lines",
-                                               line=dict(color="#999", dash="dot"),
+                                               line=dict(color=palette.GREY, dash="dot"),
                                                x=[c.macs_per_image for c in front], y=[c.row.top5_error for c in front]))
-        self.trace("cost", "setting", go.Scatter(name="", mode="lines", line=dict(color="#b00020", width=2),
+        self.trace("cost", "setting", go.Scatter(name="", mode="lines", line=dict(color=palette.VERMILLION, width=2),
                                                  x=[self.macs, self.macs], y=list(A.error_span())))
 
     def update(self, changed):
