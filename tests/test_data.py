@@ -108,11 +108,51 @@ def test_write_cifar_records_round_trips(tmp_path):
 
 def test_loads_extracted_batches(tmp_path):
     truth = _write_batches(tmp_path / D.CIFAR10_FOLDER)
-    ds = D.load_cifar10(tmp_path, download=False)
+    ds = D.load_cifar10(tmp_path, download=False, records_per_file=6)
     assert ds.x_train.shape == (30, 3, 32, 32) and ds.x_test.shape == (6, 3, 32, 32)
     assert np.array_equal(ds.x_train[6:12].numpy(), truth["data_batch_2.bin"][0])
     assert np.array_equal(ds.y_test.numpy(), truth["test_batch.bin"][1])
     assert ds.classes[0] == "airplane" and ds.in_channels == 3 and ds.num_classes == 10
+
+
+def test_batch_files_of_the_wrong_size_are_refused_in_one_line(tmp_path):
+    _write_batches(tmp_path / D.CIFAR10_FOLDER)  # 6 records a file, not CIFAR-10's 10,000
+    with pytest.raises(D.BadDataFile) as e:
+        D.load_cifar10(tmp_path, download=False)
+    msg = str(e.value)
+    assert "data_batch_1.bin" in msg and "18,438 bytes" in msg and "30,730,000" in msg and "\n" not in msg
+    assert isinstance(e.value, ValueError)  # still the parse error it always was, with a loader's name
+
+
+def test_labels_out_of_range_are_the_loaders_one_line_error(tmp_path):
+    truth = _write_batches(tmp_path / D.CIFAR10_FOLDER)
+    images, labels = truth[D.CIFAR10_TEST_FILE]
+    labels = labels.copy()
+    labels[3] = 10
+    D.write_cifar_records(tmp_path / D.CIFAR10_FOLDER / D.CIFAR10_TEST_FILE, images, labels)
+    with pytest.raises(D.BadDataFile, match=r"test_batch.bin: label 10 out of range 0..9") as e:
+        D.load_cifar10(tmp_path, download=False, records_per_file=6)
+    assert "\n" not in str(e.value)
+
+
+def test_archive_members_of_the_wrong_size_are_refused(tmp_path):
+    _write_batches(tmp_path / "src" / D.CIFAR10_FOLDER)
+    blob = _archive(tmp_path, tmp_path / "src" / D.CIFAR10_FOLDER)
+    (tmp_path / D.CIFAR10_ARCHIVE).write_bytes(blob)
+    with pytest.raises(D.BadDataFile, match=r"data_batch_1.bin .*18,438 bytes"):
+        D.load_cifar10(tmp_path, download=False, md5=hashlib.md5(blob).hexdigest())
+
+
+def test_the_cli_reports_a_bad_cifar_file_in_one_line(tmp_path, capsys):
+    from widgets import train as T
+
+    _write_batches(tmp_path / D.CIFAR10_FOLDER)
+    try:
+        code = T.main(["--dataset", "cifar10", "--data-dir", str(tmp_path), "--no-download", "--no-progress"])
+    except SystemExit as exc:
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2 and "data_batch_1.bin" in err and err.count("\n") == 1 and "Traceback" not in err
 
 
 def _archive(tmp_path, truth_folder) -> bytes:
@@ -128,7 +168,7 @@ def test_reads_archive_with_matching_md5_and_rejects_a_corrupted_one(tmp_path):
     good = tmp_path / "good"
     good.mkdir()
     (good / D.CIFAR10_ARCHIVE).write_bytes(blob)
-    ds = D.load_cifar10(good, download=False, md5=hashlib.md5(blob).hexdigest())
+    ds = D.load_cifar10(good, download=False, md5=hashlib.md5(blob).hexdigest(), records_per_file=6)
     assert np.array_equal(ds.x_test.numpy(), truth["test_batch.bin"][0])
     assert "md5 verified" in ds.source
     # The same archive against the official checksum: rejected, nothing read.
@@ -148,7 +188,8 @@ def test_download_on_demand_into_the_cache_dir(tmp_path):
     served = tmp_path / "served.tar.gz"
     served.write_bytes(blob)
     cache = tmp_path / "cache"
-    ds = D.load_cifar10(cache, download=True, url=served.as_uri(), md5=hashlib.md5(blob).hexdigest())
+    ds = D.load_cifar10(cache, download=True, url=served.as_uri(), md5=hashlib.md5(blob).hexdigest(),
+                        records_per_file=6)
     assert (cache / D.CIFAR10_ARCHIVE).is_file() and ds.x_train.shape[0] == 30
     # A download whose bytes do not match is not kept.
     cache2 = tmp_path / "cache2"

@@ -23,23 +23,23 @@ def flag(f) -> str:
 def outside(f) -> list[float]:
     """Values just outside the field's bounds."""
     s, integer = TC.spec_of(f), TC.kind_of(f)[0] == "int"
-    step = 1 if integer else 1e-3
+    (low, high), step = s.bounds(), (1 if integer else 1e-3)
     vals = []
-    if s.low is not None:
-        vals.append(s.low if s.low_open else s.low - step)
-    if s.high is not None:
-        vals.append(s.high if s.high_open else s.high + step)
+    if low is not None:
+        vals.append(low if s.low_open else low - step)
+    if high is not None:
+        vals.append(high if s.high_open else high + step)
     return [int(v) if integer else float(v) for v in vals]
 
 
 def inside(f) -> list[float]:
     s, integer = TC.spec_of(f), TC.kind_of(f)[0] == "int"
-    step = 1 if integer else 1e-3
+    (low, high), step = s.bounds(), (1 if integer else 1e-3)
     vals = []
-    if s.low is not None:
-        vals.append(s.low + step if s.low_open else s.low)
-    if s.high is not None:
-        vals.append(s.high - step if s.high_open else s.high)
+    if low is not None:
+        vals.append(low + step if s.low_open else low)
+    if high is not None:
+        vals.append(high - step if s.high_open else high)
     return [int(v) if integer else float(v) for v in vals]
 
 
@@ -113,6 +113,9 @@ def test_rule_wording():
     assert S("h", low=0, high=1, high_open=True).rule(False) == "must be in [0, 1)"
     assert S("h", high=2).rule(False) == "must be at most 2"
     assert S("h", low=0, high=1, low_open=True).contains(1) and not S("h", low=0, low_open=True).contains(0)
+    assert S("h", low=0, high=2**63 - 2).rule(True) == "must be from 0 to 9,223,372,036,854,775,806"
+    cores = S("h", low=1, high=lambda: 3)  # a bound read when checked (threads: the machine's cores)
+    assert cores.rule(True) == "must be from 1 to 3" and cores.contains(3) and not cores.contains(4)
 
 
 def test_unset_options_take_the_data_sets_lesson_default():

@@ -1,4 +1,4 @@
-"""Data for lesson 5: the embedded digits, CIFAR-10 from its binary archive, and
+"""Data for the lessons: the embedded digits (one loader, one split), CIFAR-10 from its binary archive, and
 augmentation that runs on whatever device the batch lives on.
 
 No ipywidgets or plotly here (the views import this module, never the reverse).
@@ -10,16 +10,12 @@ No ipywidgets or plotly here (the views import this module, never the reverse).
 * `load_cifar10(data_dir, download=...)` - CIFAR-10's *binary* version: every record is
   1 label byte + 3,072 pixel bytes (1,024 red, 1,024 green, 1,024 blue, row-major 32x32).
   Plain bytes, no pickle. The archive's md5 is checked before a byte of it is used.
-* `random_resized_crop(x, size, generator)` - section 6 of the GoogLeNet paper: crops of
-  8%-100% of the image area with aspect ratio in [3/4, 4/3], resized to the model's input,
-  plus horizontal flips. It is one `affine_grid` + `grid_sample` over the whole batch, so on a
-  GPU the data set can stay resident in GPU memory and no step copies anything from the host.
+* `random_resized_crop`, `multi_crop_views`, `normalize`, `resize`, ... - augmentation and
+  evaluation views on the batch's own device, from widgets.augment (re-exported here).
 """
 from __future__ import annotations
 
 import hashlib
-import io
-import math
 import os
 import shutil
 import tarfile
@@ -31,7 +27,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 # --------------------------------------------------------------------------- data sets
 
@@ -47,6 +42,7 @@ CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)  # per-channel statistics of the 50,000 training images
 CIFAR10_STD = (0.2470, 0.2435, 0.2616)
 RECORD_BYTES = 1 + 3 * 32 * 32  # 3,073
+CIFAR10_RECORDS_PER_FILE = 10_000  # every data_batch_N.bin and test_batch.bin: 30,730,000 bytes
 
 
 class DataUnavailable(RuntimeError):
@@ -55,6 +51,10 @@ class DataUnavailable(RuntimeError):
 
 class ChecksumError(RuntimeError):
     """A file's md5 is not the published one (truncated or corrupted download)."""
+
+
+class BadDataFile(ValueError):
+    """A data file is not what its format says (size, labels, archive); the message is one line naming it."""
 
 
 @dataclass
@@ -145,13 +145,14 @@ def load_digits_data() -> ImageData:
 
 
 def parse_cifar_records(raw: bytes, name: str = "batch") -> tuple[np.ndarray, np.ndarray]:
-    """Bytes of a CIFAR-10 binary batch -> (images uint8 (N, 3, 32, 32), labels int64 (N,))."""
+    """Bytes of a CIFAR-10 binary batch -> (images uint8 (N, 3, 32, 32), labels int64 (N,)).
+    BadDataFile (a ValueError) names the file when the bytes are not whole records or a label is not 0..9."""
     if len(raw) == 0 or len(raw) % RECORD_BYTES:
-        raise ValueError(f"{name}: {len(raw):,} bytes is not a whole number of {RECORD_BYTES}-byte CIFAR-10 records")
+        raise BadDataFile(f"{name}: {len(raw):,} bytes is not a whole number of {RECORD_BYTES}-byte CIFAR-10 records")
     rec = np.frombuffer(raw, dtype=np.uint8).reshape(-1, RECORD_BYTES)
     labels = rec[:, 0].astype(np.int64)
     if labels.max() > 9:
-        raise ValueError(f"{name}: label {labels.max()} out of range 0..9 (not a CIFAR-10 binary file?)")
+        raise BadDataFile(f"{name}: label {labels.max()} out of range 0..9 (not a CIFAR-10 binary file?)")
     images = rec[:, 1:].reshape(-1, 3, 32, 32).copy()  # channel planes, each row-major 32x32
     return images, labels
 
@@ -188,18 +189,36 @@ def _find_batches(data_dir: Path) -> Path | None:
     return None
 
 
-def _read_archive(archive: Path, md5: str) -> dict[str, bytes]:
+def _check_size(name: str, size: int, records: int) -> None:
+    """Refuse a batch of the wrong size before its bytes are read."""
+    if size != records * RECORD_BYTES:
+        raise BadDataFile(f"{name} has {size:,} bytes; a CIFAR-10 batch file has {records:,} records of "
+                          f"{RECORD_BYTES:,} bytes = {records * RECORD_BYTES:,} (truncated or not CIFAR-10?)")
+
+
+def _read_batches(folder: Path, records: int) -> dict[str, bytes]:
+    names = (*CIFAR10_TRAIN_FILES, CIFAR10_TEST_FILE)
+    for f in names:
+        _check_size(f, (folder / f).stat().st_size, records)
+    return {f: (folder / f).read_bytes() for f in names}
+
+
+def _read_archive(archive: Path, md5: str, records: int = CIFAR10_RECORDS_PER_FILE) -> dict[str, bytes]:
     got = md5_of(archive)
     if got != md5:
         raise ChecksumError(f"{archive} has md5 {got}, expected {md5}: the file is corrupted or "
                             f"incomplete; delete it and download it again")
     wanted = {*CIFAR10_TRAIN_FILES, CIFAR10_TEST_FILE}
     out: dict[str, bytes] = {}
-    with tarfile.open(archive, "r:gz") as tar:
-        for member in tar.getmembers():
-            base = member.name.rsplit("/", 1)[-1]
-            if member.isfile() and base in wanted:
-                out[base] = tar.extractfile(member).read()
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            for member in tar.getmembers():
+                base = member.name.rsplit("/", 1)[-1]
+                if member.isfile() and base in wanted:
+                    _check_size(base, member.size, records)
+                    out[base] = tar.extractfile(member).read()
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise BadDataFile(f"{archive} is not a readable tar.gz archive ({exc.__class__.__name__})") from None
     missing = wanted - out.keys()
     if missing:
         raise DataUnavailable(f"{archive} lacks {', '.join(sorted(missing))}")
@@ -225,18 +244,20 @@ def _download(url: str, target: Path, md5: str, timeout: float = 30.0) -> None:
 
 
 def load_cifar10(data_dir: str | os.PathLike | None = None, download: bool = True,
-                 url: str = CIFAR10_URL, md5: str = CIFAR10_MD5) -> ImageData:
+                 url: str = CIFAR10_URL, md5: str = CIFAR10_MD5,
+                 records_per_file: int = CIFAR10_RECORDS_PER_FILE) -> ImageData:
     """CIFAR-10 (50,000 train / 10,000 test 32x32 colour images) from its binary version.
 
     Looks in `data_dir` (default: the cache dir) for the extracted batch files, then for the
     archive (md5 checked); if neither is there and `download` is true, downloads the archive
     into `data_dir` and checks it. Offline and absent -> one `DataUnavailable` saying where to
-    put the files.
+    put the files. A batch of another size than `records_per_file` records (checked before it is
+    read), a label outside 0..9 or an unreadable archive -> one `BadDataFile` line naming the file.
     """
     data_dir = Path(data_dir) if data_dir is not None else default_cache_dir()
     folder = _find_batches(data_dir)
     if folder is not None:
-        raw = {f: (folder / f).read_bytes() for f in (*CIFAR10_TRAIN_FILES, CIFAR10_TEST_FILE)}
+        raw = _read_batches(folder, records_per_file)
         source = f"CIFAR-10 binary batches in {folder}"
     else:
         archive = data_dir / CIFAR10_ARCHIVE
@@ -244,7 +265,7 @@ def load_cifar10(data_dir: str | os.PathLike | None = None, download: bool = Tru
             if not download:
                 raise DataUnavailable(f"CIFAR-10 is not in {data_dir}: {_where_to_put(data_dir)}")
             _download(url, archive, md5)
-        raw = _read_archive(archive, md5)
+        raw = _read_archive(archive, md5, records_per_file)
         source = f"CIFAR-10 archive {archive} (md5 verified)"
     parts = [parse_cifar_records(raw[f], f) for f in CIFAR10_TRAIN_FILES]
     x_train = np.concatenate([p[0] for p in parts])
@@ -266,137 +287,12 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None, download:
     raise ValueError(f"unknown data set {name!r}: choose one of {', '.join(DATASETS)}")
 
 
-# --------------------------------------------------------------------------- on-device transforms
+# --------------------------------------------------------------------------- on-device transforms (widgets.augment)
 
+from widgets.augment import (crop_resize, five_boxes, multi_crop_views, normalize, random_crop_boxes,  # noqa: E402
+                             random_resized_crop, resize, ten_crop_boxes, tile_images)
 
-def _as_float(x: torch.Tensor) -> torch.Tensor:
-    return x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()
-
-
-def normalize(x: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
-    m = torch.tensor(mean, device=x.device, dtype=x.dtype).view(1, -1, 1, 1)
-    s = torch.tensor(std, device=x.device, dtype=x.dtype).view(1, -1, 1, 1)
-    return (x - m) / s
-
-
-def crop_resize(x: torch.Tensor, boxes: torch.Tensor, size: int, flip: torch.Tensor | None = None) -> torch.Tensor:
-    """Crop each image to its box and resize it to size x size, bilinearly, in one batched op.
-
-    x: (N, C, H, W) uint8 or float; boxes: (N, 4) as (x0, y0, w, h), fractions of the image
-    side; flip: (N,) bool, mirror left-right. Returns float32 (N, C, size, size) in [0, 1].
-    With the box (0, 0, 1, 1) and no flip this is exactly bilinear `F.interpolate`
-    (align_corners=False): the affine grid then samples the same points.
-    """
-    x = _as_float(x)
-    n = x.shape[0]
-    x0, y0, w, h = boxes.to(x.dtype).unbind(1)
-    sign = torch.ones_like(w) if flip is None else 1.0 - 2.0 * flip.to(x.dtype)
-    theta = torch.zeros(n, 2, 3, device=x.device, dtype=x.dtype)
-    theta[:, 0, 0] = w * sign                 # output x in [-1, 1] -> input x, mirrored if flipped
-    theta[:, 0, 2] = 2 * x0 + w - 1           # the box's centre in [-1, 1] coordinates
-    theta[:, 1, 1] = h
-    theta[:, 1, 2] = 2 * y0 + h - 1
-    grid = F.affine_grid(theta, [n, x.shape[1], size, size], align_corners=False)
-    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
-
-
-def random_crop_boxes(n: int, height: int, width: int, generator: torch.Generator | None = None,
-                      scale: tuple[float, float] = (0.08, 1.0), ratio: tuple[float, float] = (3 / 4, 4 / 3),
-                      device: torch.device | str | None = None, attempts: int = 10) -> torch.Tensor:
-    """Boxes (N, 4) = (x0, y0, w, h) as fractions of the side: area in `scale` of the image,
-    aspect ratio w/h (in pixels) in `ratio`, log-uniform as in torchvision's RandomResizedCrop.
-
-    Vectorised rejection: `attempts` candidates per image, the first that fits is kept; an
-    image with none that fits gets the whole image (torchvision's fallback for square images).
-    Positions are continuous, not whole pixels (bilinear sampling makes that harmless).
-    """
-    kw = dict(generator=generator, device=device)
-    area = torch.empty(attempts, n, device=device).uniform_(scale[0], scale[1], generator=generator)
-    log_r = torch.empty(attempts, n, device=device).uniform_(math.log(ratio[0]), math.log(ratio[1]), generator=generator)
-    r = torch.exp(log_r)
-    aspect = width / height
-    w = torch.sqrt(area * r / aspect)  # fraction of the width: (w W)(h H) = area W H, (w W)/(h H) = r
-    h = torch.sqrt(area * aspect / r)
-    ok = (w <= 1) & (h <= 1)
-    first = torch.argmax(ok.int(), dim=0)                      # first fitting attempt (0 if none)
-    any_ok = ok.any(dim=0)
-    pick = lambda t: t.gather(0, first[None]).squeeze(0)  # noqa: E731
-    w = torch.where(any_ok, pick(w), torch.ones(n, device=device))
-    h = torch.where(any_ok, pick(h), torch.ones(n, device=device))
-    x0 = torch.rand(n, **kw) * (1 - w)
-    y0 = torch.rand(n, **kw) * (1 - h)
-    return torch.stack([x0, y0, w, h], dim=1)
-
-
-def random_resized_crop(x: torch.Tensor, size: int, generator: torch.Generator | None = None,
-                        scale: tuple[float, float] = (0.08, 1.0), ratio: tuple[float, float] = (3 / 4, 4 / 3),
-                        flip: bool = True) -> torch.Tensor:
-    """Section 6's "photometric-free" augmentation on a batch, on the batch's own device:
-    a random crop of 8%-100% of the area with aspect in [3/4, 4/3], resized to `size`, and a
-    left-right flip with probability 1/2. `generator` must live on x's device."""
-    n, _, hgt, wid = x.shape
-    boxes = random_crop_boxes(n, hgt, wid, generator, scale, ratio, device=x.device)
-    flips = (torch.rand(n, generator=generator, device=x.device) < 0.5) if flip else None
-    return crop_resize(x, boxes, size, flips)
-
-
-def resize(x: torch.Tensor, size: int) -> torch.Tensor:
-    """Whole image, resized bilinearly to size x size (float32 in [0, 1])."""
-    return F.interpolate(_as_float(x), size=(size, size), mode="bilinear", align_corners=False)
-
-
-def five_boxes(c: float) -> list[tuple[float, float, float, float]]:
-    """4 corners + centre, each a square of side c (fractions of the image)."""
-    o = 1.0 - c
-    return [(0.0, 0.0, c, c), (o, 0.0, c, c), (0.0, o, c, c), (o, o, c, c), (o / 2, o / 2, c, c)]
-
-
-def ten_crop_boxes(crop_fraction: float = 0.875, mirror: bool = True) -> list[tuple[tuple[float, float, float, float], bool]]:
-    """The 10 views of multi-crop evaluation: 4 corners + centre, each also mirrored.
-
-    (GoogLeNet's own test used 144 crops per image; 10 crops is the cheaper AlexNet scheme.)
-    With mirror=False (digits: a mirrored 2 is no 2) the second five are the same positions at
-    a size halfway between crop_fraction and the whole image, unmirrored.
-    """
-    if mirror:
-        return [(b, f) for f in (False, True) for b in five_boxes(crop_fraction)]
-    return [(b, False) for c in (crop_fraction, (1.0 + crop_fraction) / 2) for b in five_boxes(c)]
-
-
-def multi_crop_views(x: torch.Tensor, size: int, crops: int = 10, crop_fraction: float = 0.875,
-                     mirror: bool = True) -> list[torch.Tensor]:
-    """1 view (the whole image) or 10 views (corners, centre and their mirrors), each (N, C, size, size)."""
-    if crops == 1:
-        return [resize(x, size)]
-    if crops != 10:
-        raise ValueError("crops must be 1 or 10")
-    n = x.shape[0]
-    views = []
-    for box, mirrored in ten_crop_boxes(crop_fraction, mirror):
-        b = torch.tensor(box, device=x.device).expand(n, 4)
-        f = torch.full((n,), mirrored, device=x.device)
-        views.append(crop_resize(x, b, size, f))
-    return views
-
-
-def tile_images(images: torch.Tensor, indices: list[int], cols: int, frame: list[tuple[int, int, int]],
-                pad: int = 2, scale: int = 1, gap: int = 0) -> np.ndarray:
-    """A montage (rows*(gap+H*scale+2*pad), cols*(W*scale+2*pad), 3) uint8 of images[indices],
-    each in a coloured frame (`frame[k]` is the RGB of the k-th tile's frame) under `gap` white
-    rows (room for a label); grey images become RGB; `scale` enlarges by pixel repetition."""
-    x = _as_float(images[indices].cpu()).clamp(0, 1)            # (n, C, H, W)
-    if x.shape[1] == 1:
-        x = x.expand(-1, 3, -1, -1)
-    x = (x * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()  # (n, H, W, 3)
-    if scale > 1:
-        x = x.repeat(scale, axis=1).repeat(scale, axis=2)
-    n, h, w, _ = x.shape
-    rows = max(1, math.ceil(n / cols))
-    th, tw = gap + h + 2 * pad, w + 2 * pad
-    out = np.full((rows * th, cols * tw, 3), 255, dtype=np.uint8)
-    for k in range(n):
-        r, c = divmod(k, cols)
-        tile = out[r * th + gap:(r + 1) * th, c * tw:(c + 1) * tw]
-        tile[:] = frame[k]
-        tile[pad:pad + h, pad:pad + w] = x[k]
-    return out
+__all__ = ["DATASETS", "DIGITS_SPLITS", "ImageData", "DataUnavailable", "ChecksumError", "BadDataFile", "digits",
+           "load_digits_data", "load_cifar10", "load_dataset", "parse_cifar_records", "write_cifar_records", "md5_of",
+           "default_cache_dir", "normalize", "crop_resize", "random_crop_boxes", "random_resized_crop", "resize",
+           "five_boxes", "ten_crop_boxes", "multi_crop_views", "tile_images"]

@@ -49,26 +49,29 @@ import torch.nn as nn
 
 from widgets import data as D
 from widgets.progress import Reporter
-from widgets.train_config import (DEVICES, SCHEDULES, SHAPE_FIELDS, ConfigError, TrainConfig, lesson_default,
-                                  validate)
-from widgets.train_device import Dist, dist_from_env, machine_info, machine_threads, select_device, suggest_threads
+from widgets.train_config import (DEVICES, SCHEDULES, SHAPE_FIELDS, ConfigError, TrainConfig, feature_map_sides,
+                                  lesson_default, output_path_error, validate)
+from widgets.train_device import (Dist, available_bytes, dist_from_env, machine_info, machine_threads, select_device,
+                                  suggest_threads)
 from widgets.train_eval import (autocast, confusion_matrix, evaluate_crops, forward_flops, metrics_from_logits,
                                 mistakes_first, multi_crop_eval, predict_logits, split_outputs, topk_correct)
-from widgets.train_io import (HISTORY_FORMAT, TrainResult, load_checkpoint, load_history, mean_throughput,
-                              save_checkpoint, save_history)
-from widgets.train_recipe import (AUX_LOSS_WEIGHT, DATASET_SHAPES, EmaUpdate, build_model, describe_run,
-                                  ema_decay_at, inception_loss, lr_at)
+from widgets.train_io import (HISTORY_FORMAT, TrainResult, check_checkpoint, load_checkpoint, load_history,
+                              mean_throughput, save_checkpoint, save_history)
+from widgets.train_recipe import (AUX_LOSS_WEIGHT, DATASET_SHAPES, EmaUpdate, build_model, check_resources,
+                                  describe_run, ema_decay_at, estimate_memory, inception_loss, lr_at)
 from widgets.train_run import Run, resume, save, setup
 
 _EmaUpdate = EmaUpdate  # older name
 __all__ = [
-    "train", "make_batch", "train_step", "main",
+    "train", "make_batch", "train_step", "bn_batches", "main",
     "TrainConfig", "ConfigError", "validate", "lesson_default", "SHAPE_FIELDS", "SCHEDULES", "DEVICES",
-    "select_device", "suggest_threads", "machine_info", "machine_threads", "Dist", "dist_from_env",
+    "feature_map_sides", "output_path_error",
+    "select_device", "suggest_threads", "machine_info", "machine_threads", "Dist", "dist_from_env", "available_bytes",
     "predict_logits", "metrics_from_logits", "confusion_matrix", "mistakes_first", "multi_crop_eval",
     "forward_flops", "evaluate_crops", "split_outputs", "topk_correct",
-    "TrainResult", "HISTORY_FORMAT", "save_checkpoint", "load_checkpoint", "save_history", "load_history",
-    "AUX_LOSS_WEIGHT", "DATASET_SHAPES", "build_model", "describe_run", "ema_decay_at", "inception_loss", "lr_at",
+    "TrainResult", "HISTORY_FORMAT", "save_checkpoint", "load_checkpoint", "check_checkpoint", "save_history",
+    "load_history", "AUX_LOSS_WEIGHT", "DATASET_SHAPES", "build_model", "describe_run", "ema_decay_at",
+    "inception_loss", "lr_at", "estimate_memory", "check_resources",
 ]
 
 
@@ -224,13 +227,24 @@ def _epochs(run: Run) -> None:
 # --------------------------------------------------------------------------- finish
 
 
+def bn_batches(x: torch.Tensor, size: int) -> list[torch.Tensor]:
+    """`x` in batches of `size` for update_bn, a last batch of one image joined to the one before:
+    BatchNorm in training mode must never see a batch of 1 (its statistics are meaningless, and
+    on a 1x1 map torch refuses them)."""
+    batches = [x[i:i + size] for i in range(0, x.shape[0], size)]
+    if len(batches) > 1 and batches[-1].shape[0] == 1:
+        batches[-2:] = [torch.cat(batches[-2:])]
+    return batches
+
+
 def _final_model(run: Run) -> nn.Module:
-    """The test-time model: the averaged weights, with BN statistics of their own (one pass over the training images)."""
+    """The test-time model: the averaged weights, with BN statistics of their own (one pass over
+    the training images)."""
     c, averaged = run.c, run.averaged
     if averaged is not None and any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in run.model.modules()):
         fixed = run.x_fixed if run.x_fixed is not None else \
             D.normalize(D.resize(run.x_train, c.image_size), run.data.mean, run.data.std)
-        batches = [fixed[i:i + c.eval_batch] for i in range(0, fixed.shape[0], c.eval_batch)]
+        batches = bn_batches(fixed, c.eval_batch)
         with autocast(run.device, run.bf16):
             torch.optim.swa_utils.update_bn(batches, averaged, device=run.device)
     return run.eval_model()

@@ -14,7 +14,9 @@ import sys
 import threading
 
 from widgets import data as D
-from widgets.train_config import ConfigError, TrainConfig, field_error, kind_of, lesson_default, spec_of, validate
+from widgets.train_config import (ConfigError, TrainConfig, field_error, kind_of, lesson_default, output_path_error,
+                                  spec_of, validate)
+from widgets.train_io import one_line
 
 PROG = "python -m widgets.train"
 
@@ -127,27 +129,35 @@ class _Printer:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from widgets.train import save_history, train
-
+    """Parse, check every path before the run, train, write the history; any error is one line, exit 2."""
     parser = make_parser()
     args = parser.parse_args(argv)
     try:
         config = config_from_args(args)
         validate(config)
-    except (ConfigError, TypeError) as exc:
-        parser.error(str(exc))
+        if args.history and (msg := output_path_error(args.history, "history file")):
+            raise ConfigError(msg)
+        return _run(config, args)
+    except (ConfigError, D.DataUnavailable, D.ChecksumError, D.BadDataFile) as exc:
+        parser.error(" ".join(str(exc).split()))  # the engine's and the loaders' own one-line messages
+    except MemoryError:
+        parser.error("out of memory (MemoryError): lower the image size, the width or the batch size")
+    except (ValueError, TypeError, RuntimeError, OSError) as exc:
+        parser.error(one_line(exc))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _run(config: TrainConfig, args: argparse.Namespace) -> int:
+    from widgets.train import save_history, train
+
     show = int(os.environ.get("RANK", "0")) == 0
     printer = _Printer(config, show, not args.no_progress)
     try:
         result = train(config, printer, threading.Event())
-    except (ConfigError, D.DataUnavailable, D.ChecksumError) as exc:
+    finally:
         printer.close()
-        parser.error(str(exc))
-    except KeyboardInterrupt:
-        printer.close()
-        print("interrupted", file=sys.stderr)
-        return 130
-    printer.close()
     if not show:
         return 0 if not result.diverged else 1
     if args.history:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -27,35 +28,40 @@ class ConfigError(ValueError):
 class Spec:
     """What a setting means and which values it takes (kept in the field's metadata["spec"]).
 
-    low/high: bounds (None: unbounded), excluded when low_open/high_open; choices: the allowed
-    values; check(value) -> message or None: a test no range can express (a directory exists).
+    low/high: bounds (None: unbounded; a callable: read when checked, e.g. the machine's cores),
+    excluded when low_open/high_open; choices: the allowed values; check(value) -> message or
+    None: a test no range can express (a directory exists).
     """
 
     help: str
     label: str = ""
     low: float | None = None
-    high: float | None = None
+    high: float | Callable[[], float] | None = None
     low_open: bool = False
     high_open: bool = False
     choices: tuple | None = None
     check: Callable[[Any], str | None] | None = None
 
+    def bounds(self) -> tuple[float | None, float | None]:
+        return self.low, (self.high() if callable(self.high) else self.high)
+
     def rule(self, integer: bool) -> str:
         """The range in words: "must be a positive number", "must be in (0, 4]", ..."""
-        lo, hi = self.low, self.high
+        (lo, hi), num = self.bounds(), (lambda v: f"{int(v):,}" if integer else f"{v:g}")
         if hi is None:
             if lo == 0 and self.low_open:
                 return "must be a positive number"
-            return f"must be greater than {lo:g}" if self.low_open else f"must be at least {lo:g}"
+            return f"must be greater than {num(lo)}" if self.low_open else f"must be at least {num(lo)}"
         if lo is None:
-            return f"must be less than {hi:g}" if self.high_open else f"must be at most {hi:g}"
+            return f"must be less than {num(hi)}" if self.high_open else f"must be at most {num(hi)}"
         if integer and not (self.low_open or self.high_open):
-            return f"must be from {lo:g} to {hi:g}"
-        return f"must be in {'(' if self.low_open else '['}{lo:g}, {hi:g}{')' if self.high_open else ']'}"
+            return f"must be from {num(lo)} to {num(hi)}"
+        return f"must be in {'(' if self.low_open else '['}{num(lo)}, {num(hi)}{')' if self.high_open else ']'}"
 
     def contains(self, v: float) -> bool:
-        lo_ok = self.low is None or (v > self.low if self.low_open else v >= self.low)
-        hi_ok = self.high is None or (v < self.high if self.high_open else v <= self.high)
+        lo, hi = self.bounds()
+        lo_ok = lo is None or (v > lo if self.low_open else v >= lo)
+        hi_ok = hi is None or (v < hi if self.high_open else v <= hi)
         return lo_ok and hi_ok
 
 
@@ -66,6 +72,30 @@ def option(default: Any, help: str, **spec: Any) -> Any:
 
 def _existing_dir(path: str) -> str | None:
     return None if Path(path).is_dir() else f"directory {path} does not exist"
+
+
+def _existing_file(path: str) -> str | None:
+    return None if Path(path).is_file() else f"checkpoint {path} does not exist"
+
+
+def output_path_error(path: str | os.PathLike, what: str) -> str | None:
+    """Why `path` cannot be written (its folder is missing, not a folder, not writable; it is a
+    folder itself), or None. Checked before a run, so a bad path never costs the run."""
+    path = Path(path)
+    parent = path.parent
+    if path.is_dir():
+        return f"{what} {path} is a directory; give a file name"
+    if not parent.exists():
+        return f"{what} {path}: folder {parent} does not exist"
+    if not parent.is_dir():
+        return f"{what} {path}: {parent} is not a directory"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"{what} {path}: folder {parent} is not writable"
+    return None
+
+
+def _cores() -> int:
+    return os.cpu_count() or 1
 
 
 # --------------------------------------------------------------------------- the settings
@@ -96,7 +126,7 @@ class TrainConfig:
     lr: float = option(0.2, "peak (onecycle) or initial (step) learning rate", label="learning rate",
                        low=0, low_open=True)
     momentum: float = option(0.9, "SGD momentum (paper: 0.9)", low=0, high=1, high_open=True)
-    weight_decay: float = option(5e-4, "L2 weight decay", low=0)
+    weight_decay: float = option(5e-4, "L2 weight decay", low=0, high=1)
     schedule: str = option("onecycle", "onecycle (short runs) or step (paper: x0.96 every 8 epochs)",
                            choices=SCHEDULES)
     step_epochs: int = option(8, "step schedule: epochs between cuts (paper: 8)", label="step epochs", low=1)
@@ -111,18 +141,21 @@ class TrainConfig:
     crop_min_area: float = option(0.08, "smallest crop as a fraction of the area (paper: 0.08)",
                                   label="smallest crop area", low=0, high=1, low_open=True)
     flip: bool = option(False, "random left-right flips (never for digits: a mirrored 2 is no 2)")
-    seed: int = option(0, "random seed; the same seed repeats a CPU run exactly")
+    # the augmentation generator is seeded with seed + 1 + rank, which must stay an int64
+    seed: int = option(0, "random seed; the same seed repeats a CPU run exactly", low=0, high=2**63 - 2)
     device: str = option("auto", "auto: CUDA, else MPS, else CPU", choices=DEVICES)
     bf16: bool = option(True, "bf16 autocast (CUDA only)")
     channels_last: bool = option(True, "NHWC memory layout for the convs (CUDA only)")
     compile: bool = option(False, "torch.compile the model used by the step")
-    threads: int | None = option(None, "CPU threads for torch (default: leave torch's setting)", low=1)
+    threads: int | None = option(None, "CPU threads for torch (default: leave torch's setting)", low=1,
+                                 high=_cores)
     log_every: int = option(1, "steps between progress events (CUDA syncs only then)", label="log_every", low=1)
     eval_batch: int = option(500, "images per batch when evaluating", label="eval batch", low=1)
     train_subset: int | None = option(None, "train on the first N training images only (tests, demos)",
                                       label="train_subset", low=1)
-    save: str | None = option(None, "checkpoint file, written after every epoch and at the end")
-    resume: str | None = option(None, "checkpoint to continue from (same model settings)")
+    save: str | None = option(None, "checkpoint file, written after every epoch and at the end",
+                              check=lambda p: output_path_error(p, "checkpoint"))
+    resume: str | None = option(None, "checkpoint to continue from (same model settings)", check=_existing_file)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -196,8 +229,61 @@ def field_error(f: dataclasses.Field, value: Any) -> str | None:
 
 
 def validate(config: TrainConfig) -> None:
-    """Raise ConfigError with one clear line for a setting that cannot work."""
+    """Raise ConfigError with one clear line for a setting that cannot work: each field against
+    its own bounds, then the settings that only fail together (`combination_error`)."""
     for f in dataclasses.fields(TrainConfig):
         msg = field_error(f, getattr(config, f.name))
         if msg:
             raise ConfigError(msg)
+    msg = combination_error(config)
+    if msg:
+        raise ConfigError(msg)
+
+
+# --------------------------------------------------------------------------- settings that fail together
+
+# The map entering the last max pool (maxpool4, after inception 4e) must be at least this many
+# pixels wide: below, that pool and everything after see a single pixel. (Our bound, not the paper's.)
+MIN_LAST_POOL_SIDE = 2
+# The paper's auxiliary heads pool 5x5/3 and then expect 4x4 (128 x 4 x 4 into the FC layer): only
+# inception 4a maps of 14-16 px give that. The small-input stem pools adaptively instead.
+AUX_4A_SIDES = (14, 16)
+
+
+def feature_map_sides(image_size: int, small_input: bool) -> dict[str, int]:
+    """Side of the feature map after the stem (maxpool2), at inception 4a and at inception 5b.
+
+    Every stride-2 layer (7x7/2 conv pad 3, 3x3/2 max pools pad 1) maps a side m to ceil(m / 2).
+    Paper stem: conv1, maxpool1, maxpool2 (/8); small-input stem: maxpool2 only (/2). Then
+    maxpool3 before 4a and maxpool4 before 5a.
+    """
+    side, sides = image_size, {}
+    halvings = {"maxpool2": 1 if small_input else 3, "inception4a": 1, "inception5b": 1}
+    for name, n in halvings.items():
+        for _ in range(n):
+            side = -(-side // 2)
+        sides[name] = side
+    return sides
+
+
+def combination_error(c: TrainConfig) -> str | None:
+    """The one-line message for settings that are each allowed but do not work together."""
+    if c.bn and c.batch_size < 2:
+        return (f"BatchNorm needs at least 2 images per batch in training (batch statistics of one "
+                f"image are meaningless), got a batch of {c.batch_size}; raise the batch size or turn BN off")
+    sides = feature_map_sides(c.image_size, c.small_input)
+    stem = "the small-input stem" if c.small_input else "the paper's stem (small_input off)"
+    factor = c.image_size / max(1, sides["inception4a"])
+    if sides["inception4a"] < MIN_LAST_POOL_SIDE:
+        smallest = next(s for s in range(8, 513)
+                        if feature_map_sides(s, c.small_input)["inception4a"] >= MIN_LAST_POOL_SIDE)
+        return (f"image size {c.image_size} is too small for {stem}: it leaves inception 4 a "
+                f"{sides['inception4a']}x{sides['inception4a']} map (about 1/{factor:.0f} of the image); "
+                f"use at least {smallest} px or turn small_input on")
+    lo, hi = AUX_4A_SIDES
+    if c.aux and not c.small_input and not lo <= sides["inception4a"] <= hi:
+        fits = [s for s in range(8, 513) if lo <= feature_map_sides(s, False)["inception4a"] <= hi]
+        return (f"image size {c.image_size}: with the paper's stem (small_input off) the auxiliary heads' "
+                f"5x5/3 pool needs inception 4a's map to be {lo}-{hi} px, i.e. images of {fits[0]}-{fits[-1]} px "
+                f"(this one gives {sides['inception4a']} px); turn small_input on or aux off")
+    return None

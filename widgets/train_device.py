@@ -82,6 +82,10 @@ class Dist:
     def active(self) -> bool:
         return self.world_size > 1
 
+    def local_batch_of(self, batch_size: int) -> int:
+        """Each process's share of the global batch."""
+        return max(1, batch_size // self.world_size)
+
 
 def dist_from_env(device_pref: str) -> Dist:
     """torchrun's RANK/WORLD_SIZE/LOCAL_RANK; joins (and then owns) the process group if needed."""
@@ -96,3 +100,19 @@ def dist_from_env(device_pref: str) -> Dist:
         dist.init_process_group(backend="nccl" if use_nccl else "gloo")
         info.owns_group = True
     return info
+
+
+def available_bytes(device: torch.device | str | None = None) -> int | None:
+    """Memory a run may still take: free GPU memory on CUDA, else the system's MemAvailable
+    (Linux /proc/meminfo); None where neither can be read (then nothing is refused)."""
+    device = torch.device(device or "cpu")
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0])
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None

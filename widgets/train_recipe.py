@@ -15,12 +15,12 @@ import torch
 import torch.nn as nn
 
 from widgets.googlenet import AUX_LOSS_WEIGHT, googlenet_loss_terms
-from widgets.train_config import TrainConfig
+from widgets.train_config import ConfigError, TrainConfig
 from widgets.train_eval import forward_flops
 
 inception_loss = googlenet_loss_terms  # (total, main, aux sum); the engine's historical name
 __all__ = ["AUX_LOSS_WEIGHT", "inception_loss", "build_model", "lr_at", "ema_decay_at", "EmaUpdate",
-           "DATASET_SHAPES", "describe_run"]
+           "DATASET_SHAPES", "describe_run", "DATASET_SIZES", "activation_bytes", "estimate_memory", "check_resources"]
 
 
 def build_model(config: TrainConfig, in_channels: int, num_classes: int) -> nn.Module:
@@ -92,3 +92,72 @@ def describe_run(config: TrainConfig, model_factory: Callable | None = None) -> 
             "train_flops_per_epoch": 3 * flops * steps * config.batch_size,  # forward + 2x backward
             "steps_per_epoch": steps, "total_steps": steps * config.epochs,
             "lr_first": lrs[0], "lr_peak": config.lr, "lr_last": lrs[1]}
+
+
+# --------------------------------------------------------------------------- memory
+
+# training images, test images, bytes per image as the loader keeps it (digits: float32 8x8; CIFAR-10: uint8 3x32x32)
+DATASET_SIZES = {"digits": (1437, 360, 8 * 8 * 4), "cifar10": (50_000, 10_000, 3 * 32 * 32)}
+MEMORY_HEADROOM = 0.9  # refuse a run estimated above this share of the memory available
+
+
+def activation_bytes(config: TrainConfig, in_channels: int, classes: int = 10) -> tuple[int, int, int]:
+    """(sum, largest) of the float32 outputs of the model's layers for one training image, and the
+    parameter count, measured on the meta device (shapes only, nothing allocated). In-place ReLUs
+    reuse their input and are not counted again."""
+    with torch.device("meta"):
+        model = build_model(config, in_channels, classes).train()
+    sizes: list[int] = []
+
+    def hook(module, _inputs, out):
+        if not (isinstance(module, nn.ReLU) and module.inplace):
+            sizes.extend(4 * t.numel() // 2 for t in (out if isinstance(out, tuple) else (out,))
+                         if isinstance(t, torch.Tensor))
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if not any(m.children())]
+    with torch.no_grad():
+        model(torch.zeros(2, in_channels, config.image_size, config.image_size, device="meta"))  # 2: BN trains
+    for h in handles:
+        h.remove()
+    return sum(sizes), max(sizes), sum(p.numel() for p in model.parameters())
+
+
+def estimate_memory(config: TrainConfig, in_channels: int, n_train: int, n_test: int, native_bytes_per_image: int,
+                    classes: int = 10, world: int = 1) -> dict:
+    """Bytes a run needs, in parts (an estimate, meant to refuse what cannot fit, not to budget):
+    data      the whole data set on the device as loaded, plus the test images (and, without
+              augmentation, the training images) resized and normalised once in float32;
+    training  per image of the local batch, every layer's output kept for backward, plus two of the
+              largest for the gradients in flight;
+    weights   weights, gradients, momentum (and the averaged copy), float32;
+    evaluation  eval_batch images through the largest layer, three tensors at a time (no gradients).
+    """
+    c = config
+    used = min(n_train, c.train_subset) if c.train_subset else n_train
+    act_sum, act_peak, params = activation_bytes(c, in_channels, classes)
+    resized = in_channels * c.image_size ** 2 * 4
+    parts = {
+        "data": (n_train + n_test) * native_bytes_per_image + (n_test + (0 if c.augment else used)) * resized,
+        "training": max(1, c.batch_size // world) * (act_sum + 2 * act_peak),
+        "weights": params * 4 * (4 if c.averaging else 3),
+        "evaluation": min(c.eval_batch, max(used, n_test)) * act_peak * 3,
+    }
+    parts["total"] = sum(parts.values())
+    return parts
+
+
+def check_resources(config: TrainConfig, device: torch.device | str | None = None, world: int = 1) -> None:
+    """ConfigError when the run's estimated memory (`estimate_memory`) exceeds what the device has free."""
+    from widgets import train_device
+
+    available = train_device.available_bytes(device)
+    if available is None:
+        return
+    cin, classes, _ = DATASET_SHAPES[config.dataset]
+    n_train, n_test, native = DATASET_SIZES[config.dataset]
+    need = estimate_memory(config, cin, n_train, n_test, native, classes, world)
+    if need["total"] > MEMORY_HEADROOM * available:
+        mib = lambda b: f"{b / 2**20:,.0f} MiB"  # noqa: E731
+        parts = ", ".join(f"{k} {mib(v)}" for k, v in need.items() if k != "total")
+        raise ConfigError(f"this setting needs about {mib(need['total'])} ({parts}) but {mib(available)} are "
+                          f"available: lower the image size, the width or the batch size")

@@ -15,8 +15,9 @@ from widgets import data as D
 from widgets.progress import Reporter
 from widgets.train_config import SHAPE_FIELDS, ConfigError, TrainConfig
 from widgets.train_device import Dist, select_device
-from widgets.train_io import TrainResult, load_checkpoint, save_checkpoint
-from widgets.train_recipe import EmaUpdate
+from widgets.train_io import (TrainResult, one_line, check_checkpoint, check_weights, load_checkpoint,
+                              save_checkpoint)
+from widgets.train_recipe import EmaUpdate, check_resources
 
 
 # --------------------------------------------------------------------------- the run's state
@@ -115,6 +116,10 @@ def setup(c: TrainConfig, hooks: Reporter, data: D.ImageData | None, model_facto
     """Device, data (loaded once, moved to the device once), model, and each rank's share of the steps."""
     t_start = time.perf_counter()
     device, reason = open_device(c, dist)
+    if dist.local_batch_of(c.batch_size) < 2 and c.bn:
+        raise ConfigError(f"batch size {c.batch_size} over {dist.world_size} processes leaves "
+                          f"{dist.local_batch_of(c.batch_size)} image per process: BatchNorm needs at least 2")
+    check_resources(c, device, dist.world_size)
     if data is None:
         data = D.load_dataset(c.dataset, c.data_dir, c.download)
     data = data.to(device)
@@ -129,7 +134,7 @@ def setup(c: TrainConfig, hooks: Reporter, data: D.ImageData | None, model_facto
               None if c.augment else prepare(x_train), model, step_model, optimizer, ema_fn, averaged, result,
               t_start=t_start)
     # sharding: the same permutation on every rank (same seed), each takes its slice
-    run.local_batch = max(1, c.batch_size // dist.world_size)
+    run.local_batch = dist.local_batch_of(c.batch_size)
     run.steps_per_epoch = (x_train.shape[0] // dist.world_size) // run.local_batch
     if run.steps_per_epoch < 1:
         raise ConfigError(f"batch size {c.batch_size} is larger than the {x_train.shape[0]:,} training images")
@@ -143,13 +148,28 @@ def setup(c: TrainConfig, hooks: Reporter, data: D.ImageData | None, model_facto
 
 def resume(run: Run, path: str) -> None:
     """Continue from a checkpoint made with the same model settings: weights, optimiser, averaging,
-    the generators, the epoch and step reached, and the history so far."""
-    ck = load_checkpoint(path)
-    saved = ck.get("config", {})
+    the generators, the epoch and step reached, and the history so far. Everything is checked
+    first (widgets.train_io.check_checkpoint, check_weights): a bad file is one ConfigError line."""
+    ck = check_checkpoint(load_checkpoint(path), path)
+    saved = ck["config"]
     diff = [k for k in SHAPE_FIELDS if saved.get(k) != getattr(run.c, k)]
     if diff:
         raise ConfigError(f"checkpoint {path} was made with other {', '.join(diff)} "
                           f"({', '.join(f'{k}={saved.get(k)!r}' for k in diff)})")
+    if ck["epoch"] >= run.c.epochs:
+        n = ck["epoch"]
+        raise ConfigError(f"checkpoint {path} already trained {n} epoch{'s' if n != 1 else ''}; "
+                          f"raise --epochs above {n} to train on")
+    check_weights(run.model, ck["model"], "model", path)
+    if run.averaged is not None and ck.get("averaged") is not None:
+        check_weights(run.averaged, ck["averaged"], "averaged", path)
+    try:
+        _apply(run, ck)
+    except (ValueError, KeyError, TypeError, RuntimeError, IndexError) as exc:
+        raise ConfigError(f"checkpoint {path} does not fit this run: {one_line(exc)}") from None
+
+
+def _apply(run: Run, ck: dict) -> None:
     run.model.load_state_dict(ck["model"])
     run.optimizer.load_state_dict(ck["optimizer"])
     if run.averaged is not None and ck.get("averaged") is not None:
