@@ -120,3 +120,74 @@ def test_no_measured_time_is_typed_into_the_prose():
     assert not re.findall(rf"\d[\d.,]*\s*{units}", text)
     for vague in ("a fraction of a second", "several seconds", "a few seconds", "half a minute"):
         assert vague not in text
+
+
+# --------------------------------------------------------------------------- the Chinese edition (issue 15)
+ZH = "zh/03_bottleneck.ipynb"
+
+ZH_CLAIMS = [
+    Claim(ZH, r"一幅 6×6 的图像乘以 ([0-9]+)", lambda: SingleChannel().controls["weight"].default),
+    Claim(ZH, r"这一行也给出了这个上限，此处约为 ([0-9.e-]+)",
+          lambda: C.rounding_bound(C.demo_volume(), C.demo_filters()[:ManyChannels().controls["n_filters"].default]),
+          rel=0.2),
+    Claim(ZH, r"nn\.Conv2d\(([0-9]+), n, 1\)", lambda: ManyChannels.C),
+    Claim(ZH, r"([0-9]+)×28×192 的输入", lambda: NOTES.height),
+    Claim(ZH, r"28×28×([0-9]+) 的输入", lambda: NOTES.ch_in),
+    Claim(ZH, r"([0-9]+)×[0-9]+ 卷积，32 个卷积核", lambda: NOTES.k),
+    Claim(ZH, r"卷积，([0-9]+) 个卷积核", lambda: NOTES.ch_out),
+    Claim(ZH, r"加一个 ([0-9]+) 通道的瓶颈层", lambda: NOTES.ch_red),
+    Claim(ZH, r"28·28·32·5·5·192 = \*\*([0-9,]+)\*\*", lambda: D.macs),
+    Claim(ZH, r"5·5·192·32 = ([0-9,]+) 个权重", lambda: D.weights),
+    Claim(ZH, r"= ([0-9,]+) \+ [0-9,]+ = \*\*", lambda: BOT.layers[0][1]),
+    Claim(ZH, r"= [0-9,]+ \+ ([0-9,]+) = \*\*", lambda: BOT.layers[1][1]),
+    Claim(ZH, r"= [0-9,]+ \+ [0-9,]+ = \*\*([0-9,]+)\*\* 次乘法", lambda: BOT.macs),
+    Claim(ZH, r"([0-9,]+) \+ [0-9,]+ = [0-9,]+ 个权重", lambda: BOT.layers[0][2]),
+    Claim(ZH, r"[0-9,]+ \+ ([0-9,]+) = [0-9,]+ 个权重", lambda: BOT.layers[1][2]),
+    Claim(ZH, r"[0-9,]+ \+ [0-9,]+ = ([0-9,]+) 个权重", lambda: BOT.weights),
+    Claim(ZH, r"乘法次数约是瓶颈路径的 \*\*([0-9.]+) 倍\*\*", lambda: B.cost_ratio(NOTES), tol=0.05),
+    Claim(ZH, r"从 120,422,400 降到 12,443,648，约为 ([0-9.]+)×", lambda: B.cost_ratio(NOTES), tol=0.05),
+    Claim(ZH, r"从 ([0-9,]+) 降到 12,443,648", lambda: D.macs),
+    Claim(ZH, r"从 120,422,400 降到 ([0-9,]+)", lambda: BOT.macs),
+    Claim(ZH, r"所暗示的 ([0-9]+)×", lambda: B.notes_slip()["claimed_ratio"], tol=0.5),
+    Claim(ZH, r"算术量约是瓶颈路径的 ([0-9]+) 倍", lambda: B.cost_ratio(NOTES), tol=0.5),
+    Claim(ZH, r"恰好是我们的两倍：默认尺寸下直接路径为 ([0-9,]+) FLOPs", lambda: B.flop_check(NOTES).direct_flops),
+    Claim(ZH, r"运行 ([0-9]+) 次，报告中位数", lambda: CostCalculator.REPEATS),
+    Claim(ZH, r"输入有 ([0-9]+) 个通道", lambda: SETUP.ch_in),
+    Claim(ZH, r"固定的 ([0-9])×3 卷积", lambda: SETUP.k),
+    Claim(ZH, r"3×3 卷积 32 → ([0-9]+)", lambda: SETUP.ch_out),
+    Claim(ZH, r"用 Adam 把每个宽度训练 ([0-9]+) 步", lambda: T.TRAIN_STEPS),
+    Claim(ZH, r"默认有 ([0-9]+) 个信号时", lambda: Tradeoff().controls["latent"].default),
+    Claim(ZH, r"ch_red = 4 最好也要丢失 ([0-9.]+) %", lambda: 100 * T.best_relative_error(SETUP, 4), tol=0.05),
+    Claim(ZH, r"ch_red = 6 只丢失 ([0-9.]+) %", lambda: 100 * T.best_relative_error(SETUP, 6), tol=0.005),
+    Claim(ZH, r"盈亏平衡宽度（这里约为 ([0-9]+) 个通道）", lambda: T.breakeven_width(SETUP), tol=0.5),
+]
+
+
+@pytest.mark.parametrize("claim", ZH_CLAIMS, ids=str)
+def test_zh_claim(claim):
+    check(claim)
+
+
+def test_the_zh_tables_cover_the_english_one():
+    """Every number the English prose claims is claimed in the Chinese prose too (the tables move together)."""
+    assert len(ZH_CLAIMS) == len(CLAIMS)
+
+
+def test_zh_quotes_the_notes_in_their_own_words_and_the_paper_verbatim():
+    """The English lesson's correction (issue 11 item 14), kept in Chinese: 'built reasonably' is the notes',
+    quoted in the notes' Chinese; the paper, which says something more guarded, is quoted verbatim."""
+    text = markdown(ZH)
+    assert re.search(r"手写笔记写道：“只要合理构建瓶颈层…”", text)
+    assert "GoogLeNet 的作者" not in text and "论文说，只要" not in text
+    assert "第 4 节" in text
+    for quote in PAPER_SECTION4:
+        assert f"\u201c{quote}\u201d" in text, quote
+    assert "inception (3a)" in text and "5×5 分支" in text
+
+
+def test_no_measured_time_is_typed_into_the_zh_prose():
+    text = markdown(ZH)
+    units = r"(ms|毫秒|秒|分钟|s\b)"
+    assert not re.findall(rf"\d[\d.,]*\s*{units}", text)
+    for vague in ("几分之一秒", "几秒", "半分钟"):
+        assert vague not in text

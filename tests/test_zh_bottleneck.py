@@ -256,3 +256,15 @@ def test_zh_training_progress_stop_and_a_changed_input(monkeypatch):
     gate.set()
     s.task.join(30)
     assert "输入已改变，训练因此停止" in s.status.value and s.trained == {}
+
+
+# --------------------------------------------------------------------------- the zh lesson on the zh landing page
+def test_the_zh_landing_page_and_the_language_switch_find_the_zh_lesson():
+    from widgets.views import index, page
+
+    zh = index.course_index(lang="zh")
+    cards = "".join(getattr(child, "value", "") for child in zh.children)
+    assert "class='lesson-link' href='./03_bottleneck.ipynb'" in cards and "打开第 3 课" in cards
+    assert "href='../03_bottleneck.ipynb'" not in cards            # no longer 'coming soon' + the English lesson
+    assert page.other_edition_exists("http://h/voila/render/03_bottleneck.ipynb", "zh")
+    assert page.other_edition_exists("http://h/voila/render/zh/03_bottleneck.ipynb", "en")
