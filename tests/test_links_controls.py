@@ -92,3 +92,17 @@ def test_a_payload_through_a_section_keeps_defaults_and_is_escaped(cls):
     if fresh.controls:
         assert "&lt;script&gt;" in s.status.value
     page.reset()
+
+
+def test_the_readme_names_every_section_and_control():
+    """The README's table of link names is the lessons' own: every section and control, nothing else."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    table = readme.split("## Links that open a state", 1)[1].split("\n## ", 1)[0]
+    written = {}
+    for sec, names in re.findall(r"`([a-z0-9_-]+)`: ([a-z0-9_, ]+)", table):
+        written[sec] = {n.strip() for n in names.split(",")}
+    actual = {s.name: set(s.controls) for s in BUILT.values() if s.controls}
+    assert written == actual
