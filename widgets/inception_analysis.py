@@ -2,7 +2,9 @@
 
 The views only format what these functions return; every decision that changes a sentence on the page
 (a ratio, a saving that may be negative, which modules tie for the highest share, where the 3x3 + 5x5
-share rises, what a crop scheme costs) is made here, with unit tests in tests/test_inception_analysis.py.
+share rises, what a crop scheme costs, what a Table 1 note says) is made here, with unit tests in
+tests/test_inception_analysis.py. Nothing here is worded: functions return kinds and numbers, and the
+views say them in the page's language (widgets/views/locales/<lang>/inception.json).
 """
 from __future__ import annotations
 

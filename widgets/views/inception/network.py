@@ -20,6 +20,7 @@ from widgets.views.inception.common import (KIND_COLORS, LEGEND_ROOM, LessonSect
 SHORT = ("conv1", "maxpool1", "conv2+conv3", "maxpool2", "maxpool3", "maxpool4", "avgpool", "dropout", "fc",
          "softmax", "aux1", "aux2")
 BAR_LABELS = {"branch1x1": "#1×1", "branch_pool": "pool proj"}
+BAR_WORDS = ("branch3x3", "branch5x5", "conv", "fc1", "fc2")
 BRANCH_ROWS = (("branch1x1", "1×1"), ("branch3x3", "3×3"), ("branch5x5", "5×5"), ("branch_pool", "pool proj"))
 
 
@@ -28,9 +29,10 @@ def _short(t, name: str) -> str:
 
 
 def _bar_label(t, part: str) -> str:
+    """A bar's name: Table 1's column, a word (a branch with its reduction, a head's layer), or the stage's."""
     if part in BAR_LABELS:
         return BAR_LABELS[part]
-    return t(f"bar_{part}") if part in ("branch3x3", "branch5x5", "conv", "fc1", "fc2") else _short(t, part)
+    return t(f"bar_{part}") if part in BAR_WORDS else _short(t, part)
 
 
 def _main_nodes(measured: S.Table1Measurement, lang: str) -> list[dict]:
