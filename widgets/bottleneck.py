@@ -200,7 +200,8 @@ class TooBigToRun(ValueError):
             text = (f"These sizes would need about {need / 2**20:,.0f} MiB of memory to run "
                     f"(the limit here is {limit / 2**20:,.0f} MiB): try smaller sizes.")
         else:
-            text = f"The direct path would need {need:,} multiplications per run (the limit here is {limit:,}): try smaller sizes."
+            text = (f"The direct path would need {need:,} multiplications per run "
+                    f"(the limit here is {limit:,}): try smaller sizes.")
         super().__init__(text)
 
 

@@ -163,7 +163,8 @@ class CostCalculator(Section):
             self.controls["bottleneck"].widget, self.status, self.formulas, self.figures["bars"],
             ipw.HTML(_slip_html(self.t)),
             ipw.HTML(f"<h3 style='margin:10px 0 4px;font-size:1.1em'>{self.t('check1_head')}</h3>"), self.flops,
-            ipw.HTML(f"<h3 style='margin:10px 0 4px;font-size:1.1em'>{self.t('check2_head')}</h3>" + GREY.format(clock)),
+            ipw.HTML(f"<h3 style='margin:10px 0 4px;font-size:1.1em'>{self.t('check2_head')}</h3>"
+                     + GREY.format(clock)),
             self.task.widget, self.timing, self.figures["timing"], self.recorded,
         ]
 

@@ -83,7 +83,8 @@ class Tradeoff(Section):
             key = "wide_over" if cost[wide] > 100 else "wide"
             lines.append(self.t(key, width=wide, lost=f"{best[wide]:.2f}", cost=f"{cost[wide]:.0f}",
                                 breakeven=f"{T.breakeven_width(st):.1f}"))
-        setup = self.t("setup", size=st.size, ch_in=st.ch_in, latent=st.latent, noise=st.noise, k=st.k, ch_out=st.ch_out)
+        setup = self.t("setup", size=st.size, ch_in=st.ch_in, latent=st.latent, noise=st.noise, k=st.k,
+                       ch_out=st.ch_out)
         return boxed(setup + "<br>" + "<br>".join(lines))
 
     # ---- training, on the section's one task
