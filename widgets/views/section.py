@@ -302,7 +302,8 @@ class Section:
             try:
                 c.set(raw)
             except ValueError as exc:
-                ignored.append(f"{name} = {str(raw)[:20]} ({str(exc).rstrip('.。')})")
+                ignored.append(self.t("common.ignored_item", name=name, raw=str(raw)[:20],
+                                      reason=str(exc).rstrip(".。")))
         return ignored
 
     def _say_ignored(self) -> None:
