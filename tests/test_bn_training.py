@@ -156,3 +156,18 @@ def test_reports_and_stops_like_the_training_engine():
 
     r = bt.train_run(bt.Config(steps=200, smoothness=False), callback=cb, stop_event=stop)
     assert r.stopped and len(r.loss) == 1 and seen[-1]["event"] == "end" and seen[-1]["stopped"]
+
+
+def test_results_do_not_depend_on_the_kernels_thread_count():
+    """Lesson 5's engine and the machine set torch's thread count; lesson 2's numbers must not move with it."""
+    cfg = bt.Config(activation="tanh", steps=40, lr=0.1, init_scale=4.0, smoothness=False)
+    before = torch.get_num_threads()
+    try:
+        runs = []
+        for n in (1, 2):
+            torch.set_num_threads(n)
+            runs.append(bt.train_run(cfg))
+            assert torch.get_num_threads() == n  # and the kernel's setting is given back
+    finally:
+        torch.set_num_threads(before)
+    assert runs[0].loss == runs[1].loss and runs[0].final_train_loss == runs[1].final_train_loss
