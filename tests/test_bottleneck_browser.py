@@ -73,7 +73,8 @@ def test_defaults_controls_and_bad_sizes(dashboard):
     sig = drawn(page, ".lesson-single-channel")
     press_slider(page, 0)
     wait_for_change(page, lambda: drawn(page, ".lesson-single-channel"), sig, what="the 1×1 weight to redraw")
-    assert "multiplied by the same number 2.5" in body_text(page)
+    # the sentence is a second message after the figure's: wait for it too (seen to lag under load)
+    wait_until(page, has(page, "multiplied by the same number 2.5"), 20, "the sentence for w = 2.5")
 
     # a. pixel row, pixel column, number of filters, filter shown
     for index, expect in [(1, "Output 1 at pixel (2, 0)"), (2, "Output 1 at pixel (2, 1)"),
