@@ -38,7 +38,9 @@ def type_nonsense(page, rng) -> None:
 
 
 def mash_button(page, rng) -> None:
-    buttons = page.locator("button.jupyter-button")  # stable indices; disabled ones are skipped
+    # stable indices; disabled ones are skipped. Not the language switch: it leaves the page (its own tests
+    # follow it), and not a hidden button (the switch is hidden where the other edition does not exist)
+    buttons = page.locator("button.jupyter-button:visible:not(.language-switch)")
     if buttons.count():
         b = buttons.nth(rng.randrange(buttons.count()))
         b.scroll_into_view_if_needed()
