@@ -151,6 +151,11 @@ _FOCUS_AND_LAYOUT = """
 .jp-OutputArea a:focus-visible,.jp-OutputArea .jupyter-button:focus-visible{
   outline:3px solid var(--course-focus,#0072B2)!important;outline-offset:2px}
 .jp-OutputArea .noUi-handle:focus{outline:3px solid var(--course-focus,#0072B2);outline-offset:2px}
+/* Code in the lesson text on a dark page: Voila's nbconvert highlighting is for a light page
+   (a comment is #408080, 4.1:1 on #111111); keep the text colour, comments muted. */
+body[data-jp-theme-light='false'] .jp-RenderedMarkdown .highlight span{color:inherit}
+body[data-jp-theme-light='false'] .jp-RenderedMarkdown .highlight :is(.c,.c1,.cm,.ch,.cs,.cp,.cpf){
+  color:var(--course-muted,#B3B3B3)}
 /* Wide tables scroll inside their own box instead of the page. */
 .lesson-section .widget-html-content{max-width:100%;overflow-x:auto}
 @media (max-width: 700px){
@@ -165,6 +170,10 @@ _FOCUS_AND_LAYOUT = """
   .lesson-section .widget-toggle-buttons{flex-wrap:wrap}
   .lesson-section .widget-html{min-width:0!important;max-width:100%}
   .lesson-section .js-plotly-plot,.lesson-section .plotly-graph-div{max-width:100%}
+  /* side-by-side columns stack; grids of fields take as many columns as fit */
+  .lesson-section .widget-hbox>.widget-vbox{width:100%!important;max-width:100%}
+  .lesson-section .widget-gridbox{grid-template-columns:repeat(auto-fit,minmax(min(100%,180px),1fr))!important}
+  .lesson-section button{max-width:100%}
 }
 """
 
