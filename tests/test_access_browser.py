@@ -8,21 +8,28 @@
 * no figure title overlaps its legend, and no legend overlaps its x-axis title, at 1280 and 414 px;
 * at 414 px the page does not scroll sideways, no figure is cut, and every control fits on screen;
 * lesson 1 with the keyboard alone: Tab reaches every control, with a visible focus ring, and
-  arrow keys (sliders) or Space (buttons) change what the page shows.
+  arrow keys (sliders), Space (buttons) or typing (a slider's readout) change what the page shows;
+* lesson 1 in JupyterLab, opened in its dark theme and switched to light while open: the figures
+  follow, and the sliders are named there too (the same bridge, no Voilà template).
 """
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
+import sys
 from importlib import resources
+from pathlib import Path
 
 import pytest
 
-from browser import assert_no_error, close, open_dashboard, plot_signature, settled, wait_for_change
-from widgets.devtools.serving import LESSONS, OffHostRequests
+from browser import LESSON_READY, assert_no_error, close, open_dashboard, plot_signature, settled, wait_for_change
+from widgets.devtools.serving import LESSONS, NOTEBOOKS, OffHostRequests, free_port, stop, wait_http
 
 pytestmark = pytest.mark.browser
 
 AXE_JS = resources.files("axe_playwright_python").joinpath("axe.min.js").read_text(encoding="utf-8")
-READY = {"00_index": ".lesson-card"}   # the others: a figure
 WIDE, NARROW = 1280, 414
 
 # ------------------------------------------------------------------ what the page is asked in JS
@@ -110,7 +117,8 @@ def titles_clear_of_legends(page, width: int) -> list[str]:
 def _open(browser, voila_url, stem: str, theme: str, width: int = WIDE):
     context = browser.new_context(viewport={"width": width, "height": 1000})
     watch = OffHostRequests(context, voila_url)
-    page = open_dashboard(browser, voila_url, f"{stem}.ipynb?theme={theme}", ready=READY.get(stem, ".js-plotly-plot"),
+    ready, count = LESSON_READY[stem]
+    page = open_dashboard(browser, voila_url, f"{stem}.ipynb?theme={theme}", ready=ready, count=count,
                           page=context.new_page())
     # every figure drawn, and the bridge's last pass done (every slider handle named)
     settled(page, lambda: (page.locator(".js-plotly-plot").count(), plot_signature(page)), quiet_s=2.0,
@@ -226,3 +234,74 @@ def test_lesson_1_with_the_keyboard_alone(browser, voila_url):
         close(page)
         page.context.close()
     watch.assert_none("01_feature_scaling")
+
+
+# ------------------------------------------------------------------ JupyterLab's themes
+LAB_TOKEN = "access-test"
+_LAB_APP_READY = """() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+                           return !!(w && w.sessionContext && w.content && w.content.model); }"""
+_LAB_RUN_ALL = """async () => { const nb = window.jupyterapp.shell.currentWidget;
+                               await nb.context.ready; await nb.sessionContext.ready;
+                               window.jupyterapp.commands.execute('notebook:run-all-cells'); }"""
+# the figures' title colour (light text on a dark page, dark on a light one) and the slider names
+_LAB_STATE = """() => ({
+  light: document.body.dataset.jpThemeLight,
+  titles: [...document.querySelectorAll('.jp-Notebook .js-plotly-plot .gtitle')].map(t => getComputedStyle(t).fill),
+  named: [...document.querySelectorAll('.jp-Notebook .noUi-handle')].map(h => h.getAttribute('aria-label')),
+})"""
+
+
+def _title_luminance(fill: str) -> float:
+    r, g, b = (float(v) for v in fill[fill.index("(") + 1: fill.index(")")].split(",")[:3])
+    return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255
+
+
+@pytest.fixture(scope="module")
+def lab_dark(tmp_path_factory, chromium_path):
+    """`jupyter lab` over a copy of lesson 1, with JupyterLab Dark as the user's theme."""
+    root, state = tmp_path_factory.mktemp("lesson"), tmp_path_factory.mktemp("lab-state")
+    shutil.copy(NOTEBOOKS / "01_feature_scaling.ipynb", root / "01_feature_scaling.ipynb")
+    themes = state / "settings" / "@jupyterlab" / "apputils-extension"
+    themes.mkdir(parents=True)
+    (themes / "themes.jupyterlab-settings").write_text(json.dumps({"theme": "JupyterLab Dark"}))
+    env = {k: v for k, v in os.environ.items() if k != "JUPYTER_CONFIG_PATH"}
+    env.update(PYTHONUNBUFFERED="1", JUPYTERLAB_SETTINGS_DIR=str(state / "settings"),
+               JUPYTERLAB_WORKSPACES_DIR=str(state / "workspaces"))
+    port = free_port()
+    cmd = [str(Path(sys.executable).parent / "jupyter"), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+           f"--IdentityProvider.token={LAB_TOKEN}", f"--ServerApp.root_dir={root}", "--allow-root",
+           "--LabApp.expose_app_in_browser=True"]
+    log_path = state / "jupyter.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{url}/api/status?token={LAB_TOKEN}", 90, proc)
+    except RuntimeError as exc:
+        stop(proc)
+        pytest.fail(f"jupyter lab did not start: {exc}\n{log_path.read_text()[-3000:]}")
+    yield url
+    stop(proc)
+
+
+def test_lesson_1_follows_jupyterlabs_theme(browser, lab_dark):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    watch = OffHostRequests(context, lab_dark)
+    page = context.new_page()
+    try:
+        page.goto(f"{lab_dark}/lab/tree/01_feature_scaling.ipynb?reset&token={LAB_TOKEN}", timeout=180_000)
+        page.wait_for_function(_LAB_APP_READY, timeout=180_000)
+        page.evaluate(_LAB_RUN_ALL)
+        settled(page, lambda: json.dumps(page.evaluate(_LAB_STATE)), quiet_s=3, timeout_s=300, what="lesson 1 in JupyterLab")
+        dark = page.evaluate(_LAB_STATE)
+        assert dark["light"] == "false" and len(dark["titles"]) == 5, dark
+        assert all(_title_luminance(f) > 0.8 for f in dark["titles"]), f"figure titles on JupyterLab Dark: {dark}"
+        assert len(dark["named"]) == 9 and all(dark["named"]), f"slider names in JupyterLab: {dark['named']}"
+        page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})")
+        light = settled(page, lambda: page.evaluate(_LAB_STATE), quiet_s=2, timeout_s=60, what="the switch to light")
+        assert light["light"] == "true"
+        assert all(_title_luminance(f) < 0.4 for f in light["titles"]), f"figure titles after the switch: {light}"
+    finally:
+        page.close()
+        context.close()
+    watch.assert_none("lesson 1 in JupyterLab")
