@@ -14,7 +14,8 @@ Experiments (lesson 2, sections f and g):
 
 Santurkar, Tsipras, Ilyas, Madry 2018, "How Does Batch Normalization Help Optimization?":
 noise with non-zero mean and non-unit variance, resampled every step, is added after every
-BN layer; the loss landscape's smoothness is probed along the gradient direction.
+BN layer; the loss landscape's smoothness is probed along the gradient direction
+(widgets.bn_smoothness).
 """
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ from torch import nn
 import torch.nn.functional as F
 
 from widgets import data as D
+from widgets.bn_smoothness import STEP_MULTIPLIERS, model_kept, smoothness  # noqa: F401 - STEP_MULTIPLIERS re-exported
+from widgets.bn_smoothness import smoothness as _smoothness  # noqa: F401 - the older name
 from widgets.progress import Callback, Reporter, reporter
 
 CHANCE_LOSS = math.log(10.0)   # cross-entropy of a uniform guess over 10 digits: 2.303
@@ -187,66 +190,12 @@ class RunResult:
         return float(max(abs(m - m0) + abs(s - s0) for m, s in zip(self.probe_mean, self.probe_std)))
 
 
-STEP_MULTIPLIERS = (0.5, 1.0, 2.0, 4.0)   # step sizes probed along -g, as multiples of the learning rate
-
-
 def _layer_grad_norms(model: MLP) -> list[float]:
     return [float(lin.weight.grad.norm()) if lin.weight.grad is not None else 0.0 for lin in model.linears]
 
 
-@contextmanager
-def _model_kept(model: MLP):
-    """Run a probe on the model and give it back as it was: weights and BN's running buffers
-    (a train-mode forward updates running_mean/var, which the final evaluation uses)."""
-    state = {k: v.clone() for k, v in model.state_dict().items()}
-    try:
-        yield
-    finally:
-        model.load_state_dict(state)
-        model.zero_grad(set_to_none=True)
-
-
-def _smoothness(model: MLP, xb, yb, lr: float) -> tuple[float, float, float, float, float]:
-    """Santurkar et al.'s probes at the current point: move along the gradient by eta in lr*STEP_MULTIPLIERS
-    (same batch, same noise), and record the spread of the loss, the largest change of the gradient,
-    and the effective beta-smoothness max ||grad' - grad|| / ||eta grad||. The model is restored."""
-    with _model_kept(model):
-        return _smoothness_probe(model, xb, yb, lr)
-
-
-def _smoothness_probe(model: MLP, xb, yb, lr: float) -> tuple[float, float, float, float, float]:
-    params = [p for p in model.parameters()]
-    saved = [p.detach().clone() for p in params]
-
-    def loss_and_grad():
-        model.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(model(xb), yb)
-        loss.backward()
-        return float(loss.detach()), [p.grad.detach().clone() if p.grad is not None else torch.zeros_like(p) for p in params]
-
-    loss0, grad0 = loss_and_grad()
-    gnorm = math.sqrt(sum(float((gr**2).sum()) for gr in grad0))
-    losses, changes, betas, rel, pred = [loss0], [], [], [], []
-    for mult in STEP_MULTIPLIERS:
-        eta = lr * mult
-        with torch.no_grad():
-            for p, s, gr in zip(params, saved, grad0):
-                p.copy_(s - eta * gr)
-        loss_e, grad_e = loss_and_grad()
-        diff = math.sqrt(sum(float(((a - b) ** 2).sum()) for a, b in zip(grad_e, grad0)))
-        losses.append(loss_e)
-        changes.append(diff)
-        betas.append(diff / (eta * gnorm) if gnorm > 0 else 0.0)
-        rel.append(diff / gnorm if gnorm > 0 else 0.0)
-        # first-order Taylor: L(theta - eta g) ~ L0 - eta ||g||^2; 1.0 = the gradient predicts the step exactly
-        pred.append((loss0 - loss_e) / (eta * gnorm**2) if gnorm > 0 else 1.0)
-    finite = [v for v in losses if math.isfinite(v)]
-    loss_range = (max(finite) - min(finite)) if len(finite) == len(losses) else float("inf")
-    return loss_range, max(changes), max(betas), max(rel), pred[STEP_MULTIPLIERS.index(1.0)]
-
-
 def _record_smoothness(res: RunResult, model: MLP, xb, yb, step: int) -> None:
-    lr_, gc, beta, rel, pred = _smoothness(model, xb, yb, res.config.lr)
+    lr_, gc, beta, rel, pred = smoothness(model, xb, yb, res.config.lr)
     res.smooth_steps.append(step)
     res.loss_range.append(lr_)
     res.grad_change.append(gc)
@@ -258,7 +207,7 @@ def _record_smoothness(res: RunResult, model: MLP, xb, yb, step: int) -> None:
 def _record_probe(res: RunResult, model: MLP, probe: torch.Tensor, layer: int, step: int) -> None:
     """The probe layer's input distribution on the fixed probe batch, in train mode (what the layer
     sees while training); the model, BN's running statistics included, is left as it was."""
-    with _model_kept(model), torch.no_grad():
+    with model_kept(model), torch.no_grad():
         model(probe)
         h = model.inputs[layer].flatten()
         q = torch.quantile(h, torch.tensor([0.05, 0.25, 0.5, 0.75, 0.95]))
