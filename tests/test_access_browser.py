@@ -5,7 +5,8 @@
   page's landmarks are ours); the moderate ones left are printed;
 * the figures' titles, axis titles, tick labels and legends pass WCAG AA (4.5:1) against the page,
   in both themes (axe does not measure text drawn in SVG);
-* no figure title overlaps its legend, and no legend overlaps its x-axis title, at 1280 and 414 px;
+* no figure title overlaps its legend, no legend its x-axis title, and no title or subplot title
+  another or the figure's edge, at 1280 and 414 px;
 * at 414 px the page does not scroll sideways, no figure is cut, and every control fits on screen;
 * lesson 1 with the keyboard alone: Tab reaches every control, with a visible focus ring, and
   arrow keys (sliders), Space (buttons) or typing (a slider's readout) change what the page shows;
@@ -39,14 +40,16 @@ _AXE = """async () => {
     nodes: v.nodes.map(n => n.target.join(' ') + ' :: ' + (n.failureSummary || '').split('\\n').slice(1, 2).join(' ')) }));
 }"""
 
-# Rectangles of each figure's title, legend and x-axis title (null where it has none).
+# Rectangles of each figure's title, legend, x-axis title and annotations (subplot titles among them).
 _FIGURE_BOXES = """() => [...document.querySelectorAll('.js-plotly-plot')].filter(p => p.getClientRects().length)
   .map((p, i) => {
-    const box = (sel) => { const e = p.querySelector(sel); if (!e) return null;
-      const r = e.getBoundingClientRect(); return r.width * r.height > 0 ? [r.left, r.top, r.right, r.bottom] : null; };
+    const rect = (e) => { const r = e.getBoundingClientRect(); return r.width * r.height > 0 ? [r.left, r.top, r.right, r.bottom] : null; };
+    const box = (sel) => { const e = p.querySelector(sel); return e ? rect(e) : null; };
     const text = (sel) => (p.querySelector(sel) || {}).textContent || '';
-    return { i, title: box('.g-gtitle .gtitle'), titleText: text('.g-gtitle .gtitle'),
-             legend: box('.legend .bg'), xtitle: box('.g-xtitle .xtitle') };
+    const texts = [...p.querySelectorAll('.g-gtitle .gtitle, .infolayer .annotation-text')]
+      .filter(t => t.textContent.trim() && t.getClientRects().length).map(t => [t.textContent.trim().slice(0, 40), rect(t)]);
+    return { i, title: box('.g-gtitle .gtitle'), titleText: text('.g-gtitle .gtitle'), svg: box('.main-svg'),
+             legend: box('.legend .bg'), xtitle: box('.g-xtitle .xtitle'), texts };
   })"""
 
 # WCAG contrast of the text drawn in figures against the colour behind the figure.
@@ -104,12 +107,20 @@ def _overlap(a, b, slack: float = 1.0) -> bool:
 
 
 def titles_clear_of_legends(page, width: int) -> list[str]:
+    """Title vs legend, legend vs x-axis title, and titles and subplot titles against each other and the
+    figure's edges: what runs into what, on this page at this width."""
     bad = []
     for f in page.evaluate(_FIGURE_BOXES):
+        where = f"{width}px, figure {f['i']} '{f['titleText']}'"
         if _overlap(f["title"], f["legend"]):
-            bad.append(f"{width}px, figure {f['i']} '{f['titleText']}': title overlaps legend {f['title']} {f['legend']}")
+            bad.append(f"{where}: title overlaps legend {f['title']} {f['legend']}")
         if _overlap(f["legend"], f["xtitle"]):
-            bad.append(f"{width}px, figure {f['i']} '{f['titleText']}': legend overlaps x-axis title")
+            bad.append(f"{where}: legend overlaps x-axis title")
+        texts = [(t, r) for t, r in f["texts"] if r]
+        for k, (t, r) in enumerate(texts):
+            if f["svg"] and (r[0] < f["svg"][0] - 1 or r[2] > f["svg"][2] + 1):
+                bad.append(f"{where}: '{t}' runs off the figure")
+            bad += [f"{where}: '{t}' runs into '{u}'" for u, q in texts[k + 1:] if _overlap(r, q)]
     return bad
 
 

@@ -15,6 +15,8 @@ a lesson: the part of its JavaScript that is about access, kept apart from the l
 * Figure widths: `ui.figure(width=W)` leaves plotly's width unset and marks the figure
   `lesson-fig-wW`; here it gets width W that may shrink (max-width 100%), and a resize event so
   plotly redraws it to its box. On a 414 px screen a figure is as wide as the screen.
+* Figure texts: a title or subplot title that runs into another, or off the figure (three subplot
+  titles side by side on a 414 px screen), gets a smaller font (10 px at least), then two lines.
 * The page's stylesheet (theme.stylesheet(): colours per theme, focus ring, narrow screens).
 """
 
@@ -109,19 +111,82 @@ function figureWidths() {
     A11Y.resize = setTimeout(() => window.dispatchEvent(new Event("resize")), 50);
   }
 }
+// A figure's title and its subplot titles (annotations) that run into each other or off the figure,
+// on a narrow screen or with long words: their font shrinks, 10 % at a time down to 10 px, then an
+// annotation breaks onto two lines. plotly redraws them on every update; this runs again after each
+// redraw, before it is painted.
+function overlaps(a, b) {
+  return a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1;
+}
+function tightTexts(texts, box) {
+  const rects = texts.map(t => t.getBoundingClientRect());
+  const tight = new Set();
+  rects.forEach((r, i) => {
+    if (r.left < box.left - 1 || r.right > box.right + 1) tight.add(i);
+    for (let j = i + 1; j < rects.length; j++) if (overlaps(r, rects[j])) { tight.add(i); tight.add(j); }
+  });
+  return tight;
+}
+// One line of SVG text as two, the first a line higher (the text is anchored at its bottom line).
+function wrapText(t) {
+  const words = t.textContent.trim().split(/\s+/);
+  if (t.querySelector("tspan") || words.length < 2) return false;
+  const half = Math.ceil(words.length / 2), x = t.getAttribute("x") || 0, ns = "http://www.w3.org/2000/svg";
+  t.textContent = "";
+  [[words.slice(0, half), "-1.15em"], [words.slice(half), "1.15em"]].forEach(([part, dy]) => {
+    const line = document.createElementNS(ns, "tspan");
+    line.setAttribute("x", x);
+    line.setAttribute("dy", dy);
+    line.textContent = part.join(" ");
+    t.appendChild(line);
+  });
+  return true;
+}
+function fitTexts(fig) {
+  const svg = fig.querySelector(".main-svg");
+  const box = svg && svg.getBoundingClientRect();
+  if (!box || !box.width) return;
+  const texts = [...fig.querySelectorAll(".g-gtitle .gtitle, .infolayer .annotation-text")]
+    .filter(t => t.getClientRects().length && t.textContent.trim());
+  for (let round = 0; round < 16; round++) {
+    const tight = tightTexts(texts, box);
+    let changed = false;
+    for (const i of tight) {
+      const size = parseFloat(getComputedStyle(texts[i]).fontSize);
+      if (size > 10) { texts[i].style.fontSize = Math.max(10, size * 0.9).toFixed(1) + "px"; changed = true; }
+      else if (!texts[i].classList.contains("gtitle")) changed = wrapText(texts[i]) || changed;
+    }
+    if (!changed) return;
+  }
+}
 function pass(onVoila) {
   A11Y.frame = 0;
   labelSliders();
   labelGroups();
   landmarks(onVoila);
   figureWidths();
+  const figs = A11Y.allFigures ? document.querySelectorAll(".js-plotly-plot") : A11Y.dirty;
+  for (const fig of figs) fitTexts(fig);
+  A11Y.dirty = new Set();
+  A11Y.allFigures = false;
 }
 function startWatching(onVoila) {
   if (A11Y.started) return;
   A11Y.started = true;
+  A11Y.dirty = new Set();
+  A11Y.allFigures = true;
   const schedule = () => { if (!A11Y.frame) A11Y.frame = requestAnimationFrame(() => pass(onVoila)); };
-  new MutationObserver(schedule).observe(document.body, { childList: true, subtree: true, characterData: true,
+  const watch = (records) => {
+    for (const r of records) {   // the figures a redraw touched: only those are measured again
+      const el = r.target.nodeType === 1 ? r.target : r.target.parentElement;
+      const fig = el && el.closest(".js-plotly-plot");
+      if (fig) A11Y.dirty.add(fig);
+    }
+    schedule();
+  };
+  new MutationObserver(watch).observe(document.body, { childList: true, subtree: true, characterData: true,
     attributes: true, attributeFilter: ["class", "aria-valuetext"] });
+  window.addEventListener("resize", () => { A11Y.allFigures = true; setTimeout(schedule, 300); });
   schedule();
 }
 function installStyle(css) {
