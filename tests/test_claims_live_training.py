@@ -23,6 +23,7 @@ from widgets import run_results as R
 from widgets import train as T
 from widgets.googlenet import GoogLeNet
 from widgets.views import live_training as L
+from widgets.views.live_training.words import say
 
 NB = "05_live_training.ipynb"
 ROOT = Path(__file__).resolve().parents[1]
@@ -156,21 +157,21 @@ def test_the_cpu_benchmark_note_quotes_its_result_file():
 def test_the_banner_quotes_the_fastest_measured_run():
     result = json.loads((ROOT / "benchmarks/results/cpu_default.json").read_text())
     best = min(result["runs"], key=lambda r: r["seconds"])
-    assert f"a run took {best['seconds']:.1f} s" in R.banner_timing(result)
+    assert f"a run took {best['seconds']:.1f} s" in say("en", R.banner_timing(result))
 
 
 def test_thread_sentences_follow_the_measurements():
     quiet = R.CpuRun(2, 9.0, 0.98, 5, 8.0, 0.3), R.CpuRun(1, 18.0, 0.98, 5, 16.0, 0.4)
-    out = R.thread_verdict(list(quiet), 2)
+    out = [say("en", s) for s in R.thread_verdict(list(quiet), 2)]
     assert out[0] == "2 threads were 2.00 times as fast as 1." and "not busy" in out[1]
     busy = R.CpuRun(2, 70.0, 0.98, 5, 60.0, 7.8), R.CpuRun(1, 15.5, 0.98, 5, 10.4, 7.8)
-    assert R.thread_verdict(list(busy), 2) == ["1 thread was 4.52 times as fast as 2."]
+    assert [say("en", s) for s in R.thread_verdict(list(busy), 2)] == ["1 thread was 4.52 times as fast as 2."]
 
 
 def test_missing_or_broken_result_files_say_so(tmp_path):
     (tmp_path / "cpu_default.json").write_text("{ nope")
     assert R.read_result("cpu_default", tmp_path) is None and R.read_result("absent", tmp_path) is None
-    assert R.cpu_default_sentences(None) == [R.missing("cpu_default")] and R.banner_timing(None) == ""
+    assert R.cpu_default_sentences(None) == [R.missing("cpu_default")] and R.banner_timing(None) is None
     assert R.cpu_runs({"runs": [{"threads": 2, "seconds": float("nan"), "final_test_top1": 0.9}, "x"]}) == []
 
 

@@ -183,7 +183,7 @@ def test_a_long_replay_ends_when_its_label_says_and_draws_at_most_2000_points(pa
     epochs = [e for e in h["events"] if e["event"] == "epoch"]
     h["events"] = steps + epochs
     name = write(tmp_path, "long.json", h)
-    assert f"plays back in {H.REPLAY_SECONDS:g} s" in L.page.S.replay_promise()
+    assert f"plays back in {H.REPLAY_SECONDS:g} s" in L.page.S.replay_promise(page)
     t0 = time.monotonic()
     status = replay(page, name, timeout=60)
     took = time.monotonic() - t0

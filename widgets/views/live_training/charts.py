@@ -28,11 +28,12 @@ TRACES = [("loss", "batch", "steps", "main_loss", False), ("loss", "test", "epoc
           ("acc", "batch", "steps", "train_top1", False), ("acc", "top1_", "epochs", "test_top1", True),
           ("acc", "top5_", "epochs", "test_top5", False), ("speed", "lr", "steps", "lr", True),
           ("speed", "ips", "steps", "images_per_s", False)]
-NOTE = (f"<span style='font-size:0.85em;color:{palette.var('muted')}'>Solid: test set, once per epoch (top-1; dashed: top-5). "
-        "Dotted: training batches, every step (on a GPU, the mean of every 5 steps; loss of the main head "
-        "only, so it compares with the test loss; accuracy on the batch, with dropout on). The curves show the current weights; the "
-        "averaged (Polyak) model is evaluated once, at the end, under <i>After the run</i>. Right axis of the "
-        f"lower chart: images/s. The last {MAX_RUNS} runs stay overlaid; their settings are in the legend.</span>")
+
+
+def note(s: Section) -> str:
+    """What the line styles mean (the catalogue's train.charts_note, which may hold <i>)."""
+    return (f"<span style='font-size:0.85em;color:{palette.var('muted')}'>"
+            f"{s.t('charts_note', max_runs=MAX_RUNS)}</span>")
 
 
 class Run:
@@ -63,16 +64,16 @@ class Run:
             cols = self.columns[kind]
             return H.thin(cols["epoch"], cols[field], max_points)
 
-    def live_text(self) -> str:
-        """The last step's numbers (and the last epoch's test accuracy), one line."""
+    def live_text(self, t) -> str:
+        """The last step's numbers (and the last epoch's test accuracy), one line (`t`: the section's words)."""
         with self.lock:
             s, e = self.latest["steps"], self.latest["epochs"]
         if s is None:
             return ""
-        txt = (f"step {s['step']}/{self.total_steps}, epoch {s['epoch']:.2f}: loss {s['loss']:.3f}, "
-               f"lr {s['lr']:.3g}, {s['images_per_s']:,.0f} img/s")
+        txt = t("live_step", step=s["step"], total=self.total_steps, epoch=s["epoch"], loss=s["loss"], lr=s["lr"],
+                ips=s["images_per_s"])
         if e is not None:
-            txt += f"; test top-1 {e['test_top1']:.4f} (top-5 {e['test_top5']:.4f})"
+            txt += t("live_test", top1=e["test_top1"], top5=e["test_top5"])
         return txt
 
     @property
@@ -89,17 +90,18 @@ class RunCharts:
         self.next_slot = 0
         legend = dict(legend=dict(ui.LEGEND_BELOW, font=dict(size=11)),   # under the axis title, at any width
                       margin=dict(l=55, r=60, t=40, b=45))
-        s.figure("loss", 300, title="Loss (cross-entropy of the main head)", xaxis_title="epoch",
-                 yaxis_title="loss (log scale)", yaxis_type="log", **legend)
-        s.figure("acc", 300, title="Accuracy", xaxis_title="epoch", yaxis_title="accuracy",
+        t = s.t
+        s.figure("loss", 300, title=t("fig_loss"), xaxis_title=t("axis_epoch"),
+                 yaxis_title=t("axis_loss"), yaxis_type="log", **legend)
+        s.figure("acc", 300, title=t("fig_acc"), xaxis_title=t("axis_epoch"), yaxis_title=t("axis_acc"),
                  yaxis_range=[0, 1.02], **legend)
-        s.figure("speed", 260, title="Learning rate and throughput", xaxis_title="epoch", yaxis_title="learning rate",
-                 yaxis2=dict(title="images/s", overlaying="y", side="right", rangemode="tozero"), **legend)
+        s.figure("speed", 260, title=t("fig_speed"), xaxis_title=t("axis_epoch"), yaxis_title=t("axis_lr"),
+                 yaxis2=dict(title=t("axis_ips"), overlaying="y", side="right", rangemode="tozero"), **legend)
         for k in range(MAX_RUNS):
             self._add_slot(k)
         self.live = ipw.HTML("")
         self.widget = ipw.VBox([ipw.HBox([s.figures["loss"], s.figures["acc"]], layout=ipw.Layout(flex_flow="row wrap")),
-                                s.figures["speed"], self.live, ipw.HTML(NOTE)])
+                                s.figures["speed"], self.live, ipw.HTML(note(s))])
         self.widget.add_class("lesson-live-charts")
 
     def _add_slot(self, k: int) -> None:
@@ -118,7 +120,8 @@ class RunCharts:
         s.trace("speed", f"ips{k}", go.Scatter(mode="lines", line=dotted, yaxis="y2", showlegend=False, **common))
 
     def new_run(self, label: str, total_steps: int) -> Run:
-        """Take the next slot (the oldest run's), empty its traces, name it in the legend."""
+        """`label`: the run's words for the legend (its settings), already in the page's language."""
+        # Take the next slot (the oldest run's), empty its traces, name it in the legend.
         run = Run(self.next_slot, H.plain_text(label, 90), total_steps)
         self.next_slot = (self.next_slot + 1) % MAX_RUNS
         k = run.slot
@@ -136,7 +139,7 @@ class RunCharts:
             for fig, trace, kind, field, _legend in TRACES:
                 x, y = run.curve(kind, field)
                 self.s.tr(fig, f"{trace}{k}").update(x=x, y=y)
-        txt = run.live_text()
+        txt = run.live_text(self.s.t)
         if txt:
             if bar is not None:
                 bar.value = min(1.0, run.last_step / run.total_steps)

@@ -21,7 +21,9 @@ from widgets import history as H
 from widgets import run_results as R
 from widgets import train as T
 from widgets import ui
+from widgets.views import index
 from widgets.views.live_training import settings as S
+from widgets.views.live_training.words import config_label, engine_line, say
 from widgets.views.live_training.charts import Run, RunCharts
 from widgets.views.live_training.results import Results
 from widgets.views.section import Section
@@ -58,17 +60,19 @@ class LiveTraining(Section):
         self.datasets: dict[str, D.ImageData] = {}
         self.describe_cache: dict[tuple, dict] = {}
         self.run: Run | None = None
-        measured = R.banner_timing(R.read_result("cpu_default"))
-        self.banner = ipw.HTML(S.banner_html(self.on_gpu, self.reason, measured))
+        timing = R.banner_timing(R.read_result("cpu_default"))
+        measured = say(self.lang, timing) if timing else ""
+        reason = self.reason if self.lang == "en" else index.device_sentence(self.lang)
+        self.banner = ipw.HTML(S.banner_html(self, self.on_gpu, reason, measured))
         self.settings_rows = S.add_controls(self, self.base)
         self.summary = ipw.HTML("")
-        self.add_task("Train", self.start_training)
-        self.task.start_button.tooltip = "Train with the settings above (in a worker thread)"
+        self.add_task(self.t("train_button"), self.start_training)
+        self.task.start_button.tooltip = self.t("train_tooltip")
         self.charts = RunCharts(self)
         self.results = Results(self)
         self.history_roots = [RECORDINGS, H.default_history_dir()]
         self.replay_pick, self.replay_path = S.replay_controls(self, replay_files(), H.default_history_dir())
-        self.replay_button = self.task.add_start_button("Replay", lambda _b: self.start_replay())
+        self.replay_button = self.task.add_start_button(self.t("replay_button"), lambda _b: self.start_replay())
         self.replay_button.icon, self.replay_button.button_style = "history", ""
         self.replay_info = ipw.HTML("")
         self._keep_buttons_pressable()
@@ -83,10 +87,12 @@ class LiveTraining(Section):
 
     def layout(self) -> list[ipw.Widget]:
         wrap = ipw.Layout(flex_flow="row wrap", align_items="center")
-        replay = ipw.HBox([self.replay_pick, self.replay_path, self.replay_button, ipw.HTML(S.replay_promise())], layout=wrap)
-        return [self.banner, heading("Settings"), *self.settings_rows, self.summary, self.status,
-                heading("Train"), self.task.widget, heading("Live curves"), self.charts.widget,
-                heading("After the run"), self.results.widget, heading("Replay a recorded run"), replay,
+        replay = ipw.HBox([self.replay_pick, self.replay_path, self.replay_button, ipw.HTML(S.replay_promise(self))],
+                          layout=wrap)
+        t = self.t
+        return [self.banner, heading(t("h_settings")), *self.settings_rows, self.summary, self.status,
+                heading(t("h_train")), self.task.widget, heading(t("h_live")), self.charts.widget,
+                heading(t("h_after")), self.results.widget, heading(t("h_replay")), replay,
                 self.replay_info]
 
     def _keep_buttons_pressable(self) -> None:
@@ -111,9 +117,9 @@ class LiveTraining(Section):
         try:
             T.validate(c)
         except T.ConfigError as exc:
-            self.summary.value = ui.message(str(exc))
+            self.summary.value = ui.message(self.t("config_error", error=str(exc)))
             return
-        self.summary.value = S.summary_html(c, self._describe(c))
+        self.summary.value = S.summary_html(self, c, self._describe(c))
 
     def _data(self, name: str) -> D.ImageData:
         if name not in self.datasets:
@@ -126,7 +132,7 @@ class LiveTraining(Section):
 
     def _busy(self) -> bool:
         if self.task.running:
-            self.task.status.value = ui.message("Already running: press Stop first, or wait.")
+            self.task.status.value = ui.message(self.t("common.already_running"))
         return self.task.running
 
     # ------------------------------------------------------------------ training
@@ -137,29 +143,30 @@ class LiveTraining(Section):
         try:
             T.validate(cfg)
         except T.ConfigError as exc:
-            self.task.status.value = ui.message(f"Cannot train: {exc}")
+            self.task.status.value = ui.message(self.t("cannot_train", error=str(exc)))
             return
         threads, why_threads = (None, "") if self.on_gpu else T.suggest_threads()
         cfg = dataclasses.replace(cfg, threads=threads)
         total = self._describe(cfg)["total_steps"]
         with self.lock:
-            self.run = run = self.charts.new_run(cfg.label(), total)
+            self.run = run = self.charts.new_run(config_label(self.lang, cfg), total)
         self.task.start(lambda progress, stop: self._train(cfg, run, why_threads, progress, stop),
                         on_done=lambda out: self._trained(cfg, out))
 
     def _train(self, cfg: T.TrainConfig, run: Run, note: str, progress, stop_event):
         """The worker: train, then evaluate 1 and 10 crops. (benchmarks/watch_cost.py times the callback.)"""
-        progress(0.0, "loading data and building the model…")
+        t = self.t
+        progress(0.0, t("p_loading"))
         data = self._data(cfg.dataset)
         run.total_steps = max(1, (data.x_train.shape[0] // cfg.batch_size) * cfg.epochs)
 
         def on_event(ev: dict) -> None:
             if ev["event"] == "start":
                 run.total_steps = max(1, ev["total_steps"])
-                progress(0.0, f"training on {ev['device']}" + (f" with {note}" if note else "")
-                         + f": {ev['total_steps']} steps")
+                with_note = t("p_with", note=engine_line(self.lang, note)) if note else ""
+                progress(0.0, t("p_training", device=ev["device"], note=with_note, steps=ev["total_steps"]))
             elif ev["event"] == "end" and ev.get("stopped"):
-                progress(self.task.bar.value, f"Stopped at step {ev.get('step', '?')}; finishing…")
+                progress(self.task.bar.value, t("p_stopped", step=ev.get("step", "?")))
             run.add(ev)
             self.throttle()
 
@@ -167,7 +174,7 @@ class LiveTraining(Section):
         self.throttle.flush()
         crops = None
         if result.model is not None and not result.stopped:
-            progress(1.0, "evaluating 1 and 10 crops per test image…")
+            progress(1.0, t("p_crops"))
             crops = T.evaluate_crops(result.model, data, cfg)
         return result, data, crops
 
@@ -176,20 +183,21 @@ class LiveTraining(Section):
         if out is None:
             return
         result, data, crops = out
-        self.task.status.value = ui.message(result.message, kind="error" if result.diverged else "ok")
+        self.task.status.value = ui.message(engine_line(self.lang, result.message),
+                                            kind="error" if result.diverged else "ok")
         if result.diverged:
             self.task.bar.bar_style = "danger"
         elif result.model is not None:
             if not result.stopped:
                 self.task.bar.value = 1.0
-            self.results.show(cfg.label(), data, result.final, crops, source="this run")
+            self.results.show(config_label(self.lang, cfg), data, result.final, crops, source=self.t("this_run"))
 
     # ------------------------------------------------------------------ replay
     def read_replay(self) -> H.History:
         """The history the Path field (else the picker) names; HistoryError/OSError if it cannot be replayed."""
         text = self.replay_path.value.strip() or (self.controls["recording"].value or "")
         if not text:
-            raise H.HistoryError("no recorded run to replay")
+            raise H.HistoryError("nothing_to_replay")
         return H.read_history(H.find_history(text, self.history_roots))
 
     def start_replay(self) -> None:
@@ -198,20 +206,21 @@ class LiveTraining(Section):
         try:
             hist = self.read_replay()
         except H.HistoryError as exc:
-            self.task.status.value = ui.message(f"Cannot replay: {exc}")
+            self.task.status.value = ui.message(self.t("cannot_replay", error=say(self.lang, exc.said)))
             return
         except OSError as exc:
-            self.task.status.value = ui.message(f"Cannot replay: the file could not be read ({exc.strerror}).")
+            self.task.status.value = ui.message(self.t("cannot_read", error=exc.strerror))
             return
         self.replay_info.value = self._header(hist)
         with self.lock:
-            self.run = run = self.charts.new_run(f"replay {hist.device}: {hist.config.label()}", hist.total_steps)
+            self.run = run = self.charts.new_run(self.t("legend_replay", device=hist.device,
+                                                        label=config_label(self.lang, hist.config)), hist.total_steps)
         self.task.start(lambda progress, stop: self._replay(hist, run, progress, stop), on_done=self._replayed)
 
     def _replay(self, hist: H.History, run: Run, progress, stop_event) -> H.History | None:
         """The worker: show the events at the pace that ends the replay after `replay_seconds`."""
         events, shown = hist.events, 0
-        progress(0.0, f"replaying {len(events):,} events in {self.replay_seconds:g} s")
+        progress(0.0, self.t("p_replaying", n=len(events), seconds=self.replay_seconds))
         t0 = time.monotonic()
         while shown < len(events):
             if stop_event.wait(min(REDRAW_INTERVAL, self.replay_seconds)):
@@ -226,11 +235,9 @@ class LiveTraining(Section):
         if hist is None:
             return
         if hist.diverged:
-            self.task.status.value = ui.message(
-                f"Replay finished: this run diverged after step {hist.total_steps} (its loss became infinite "
-                "or NaN), so its curves end there.")
+            self.task.status.value = ui.message(self.t("replay_diverged", step=hist.total_steps))
         else:
-            self.task.status.value = ui.message("Replay finished.", kind="ok")
+            self.task.status.value = ui.message(self.t("replay_finished"), kind="ok")
         self._show_history_results(hist)
 
     def _show_recording_at_once(self) -> None:
@@ -240,9 +247,11 @@ class LiveTraining(Section):
         try:
             hist = H.read_history(SHIPPED)
         except (H.HistoryError, OSError) as exc:
-            self.status.value = ui.message(f"The recorded run cannot be shown: {exc}")
+            error = say(self.lang, exc.said) if isinstance(exc, H.HistoryError) else str(exc)
+            self.status.value = ui.message(self.t("recording_unreadable", error=error))
             return
-        self.run = self.charts.new_run(f"recorded {hist.device}: {hist.config.label()}", hist.total_steps)
+        self.run = self.charts.new_run(self.t("legend_recorded", device=hist.device,
+                                              label=config_label(self.lang, hist.config)), hist.total_steps)
         self.run.extend(hist.events)
         self.charts.redraw(self.run)
         self.charts.live.value = ""
@@ -252,24 +261,23 @@ class LiveTraining(Section):
     def _show_history_results(self, hist: H.History) -> None:
         cfg = hist.config
         if cfg.dataset != "digits" and cfg.dataset not in self.datasets:
-            self.results.say(f"The recorded run's test images ({cfg.dataset}) are not loaded here; "
-                             "they are shown after a run on that data set.")
+            self.results.say(self.t("recording_not_loaded", dataset=cfg.dataset))
             return
         if not hist.final.get("predictions"):
-            self.results.say("The recorded run has no test predictions (it did not finish).")
+            self.results.say(self.t("recording_no_predictions"))
             return
-        self.results.show(cfg.label(), self._data(cfg.dataset), hist.final, hist.crops,
-                          source=f"the recorded run ({hist.device}, {hist.recorded})")
+        self.results.show(config_label(self.lang, cfg), self._data(cfg.dataset), hist.final, hist.crops,
+                          source=self.t("recorded_source", device=hist.device, recorded=hist.recorded))
 
-    @staticmethod
-    def _header(h: H.History) -> str:
+    def _header(self, h: H.History) -> str:
+        """The recording's header; its device reason and note are the file's own text (quoted as recorded)."""
+        t, e = self.t, html.escape
         top1 = h.final.get("test_top1")
-        end = (f"final test top-1 {top1:.4f}" if top1 is not None else
-               "diverged" if h.diverged else "no final test accuracy")
-        secs = f"{h.seconds:.1f} s, " if h.seconds is not None else ""
-        e = html.escape
-        return (f"Recorded {e(h.recorded)} on <b>{e(h.device)}</b> ({e(h.device_reason)}): GoogLeNet "
-                f"{e(h.config.label())}, {secs}{end}. {e(h.note)}")
+        end = (t("header_top1", top1=top1) if top1 is not None else
+               t("header_diverged") if h.diverged else t("header_no_top1"))
+        secs = t("header_seconds", seconds=h.seconds) if h.seconds is not None else ""
+        return t("header", recorded=e(h.recorded), device=e(h.device), reason=e(h.device_reason),
+                 label=e(config_label(self.lang, h.config)), seconds=secs, end=end, note=e(h.note))
 
 
 def live_training(**values) -> ipw.Widget:

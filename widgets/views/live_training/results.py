@@ -14,7 +14,22 @@ from widgets.views import palette
 from widgets.views.section import Section
 
 GRID_COLS, GRID_ROWS = 12, 3
-WRONG, RIGHT = (214, 39, 40), (44, 160, 44)
+# Wrong and right differ in three ways, so colour is never the only cue (issue 17): the frame
+# (Okabe-Ito vermillion / blue, never red against green), a mark before the label (✗ / ✓), and
+# the label's colour (the course's error text and link-blue text, AA on the tiles' white label rows).
+WRONG, RIGHT = palette.VERMILLION, palette.BLUE
+MARKS = {False: "✗", True: "✓"}
+LABEL_COLORS = {False: palette.value("error"), True: palette.value("link")}
+
+
+def rgb(color: str) -> tuple[int, int, int]:
+    h = color.lstrip("#")
+    return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
+
+
+def tile_label(pred: str, true: str, ok: bool) -> str:
+    """A tile's label: its mark (✓ right, ✗ wrong), then predicted/true."""
+    return f"{MARKS[ok]} {pred[:5]}/{true[:5]}"
 
 
 class Results:
@@ -22,22 +37,23 @@ class Results:
 
     def __init__(self, s: Section):
         self.s = s
-        s.figure("confusion", 380, title="Confusion matrix (test set)", xaxis_title="predicted", yaxis_title="true",
+        t = s.t
+        s.figure("confusion", 380, title=t("fig_confusion"), xaxis_title=t("axis_predicted"), yaxis_title=t("axis_true"),
                  yaxis_autorange="reversed", legend=None, width=430,
                  xaxis=dict(type="category", side="bottom"), yaxis=dict(type="category"))
         s.trace("confusion", "counts", go.Heatmap(z=[[0]], x=["0"], y=["0"], colorscale="Blues", showscale=False,
                                                   texttemplate="%{z}",
-                                                  hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>"))
-        s.figure("grid", 300, title="Test images, mistakes first (red frame: wrong; label: predicted/true)",
+                                                  hovertemplate=t("hover_confusion") + "<extra></extra>"))
+        s.figure("grid", 300, title=t("fig_grid"),
                  margin=dict(l=5, r=5, t=40, b=5))
         s.trace("grid", "tiles", go.Image(z=[[[255, 255, 255]]], hoverinfo="skip"))
         s.figures["grid"].update_xaxes(visible=False)
         s.figures["grid"].update_yaxes(visible=False, scaleanchor="x")
-        s.figure("crops", 300, title="Multi-crop evaluation: accuracy against cost", xaxis_title="MFLOPs per test image",
-                 yaxis_title="test top-1", width=430, xaxis_type="log")
+        s.figure("crops", 300, title=t("fig_crops"), xaxis_title=t("axis_mflops"),
+                 yaxis_title=t("axis_top1"), width=430, xaxis_type="log")
         s.trace("crops", "top1", go.Scatter(x=[], y=[], mode="markers+text", text=[], textposition="top center",
-                                            marker=dict(size=12, color=palette.BLUE), name="top-1"))
-        self.title = ipw.HTML("<i>The results of a run appear here when it ends.</i>")
+                                            marker=dict(size=12, color=palette.BLUE), name=t("trace_top1")))
+        self.title = ipw.HTML(f"<i>{html.escape(t('results_wait'))}</i>")
         self.numbers = ipw.HTML("")
         self.widget = ipw.VBox([self.title, ipw.HBox([s.figures["confusion"], s.figures["crops"]],
                                                      layout=ipw.Layout(flex_flow="row wrap")),
@@ -54,27 +70,27 @@ class Results:
             return
         y = data.y_test.cpu()
         if len(preds) != len(y) or max(preds) >= data.num_classes:
-            self.say(f"The results of {source} do not belong to this test set ({len(preds)} predictions for "
-                     f"{len(y)} images): not shown.")
+            self.say(self.s.t("results_mismatch", source=source, n=len(preds), images=len(y)))
             return
         cm = T.confusion_matrix(y, preds, data.num_classes)
         with self.s.drawing("confusion", "grid"):
             self.s.tr("confusion", "counts").update(z=cm.tolist(), x=data.classes, y=data.classes)
             self._draw_grid(data, preds, final.get("confidence", [1.0] * len(preds)))
-        rows = [("test top-1 / top-5", f"{final['test_top1']:.4f} / {final['test_top5']:.4f}"),
-                ("mistakes", f"{int((cm.sum() - cm.trace()).item())} of {len(preds)} test images")]
+        t = self.s.t
+        rows = [(t("row_top1_top5"), f"{final['test_top1']:.4f} / {final['test_top5']:.4f}"),
+                (t("row_mistakes"), t("mistakes", n=int((cm.sum() - cm.trace()).item()), total=len(preds)))]
         if "raw_test_top1" in final:
-            rows.append(("without averaging (last weights)", f"{final['raw_test_top1']:.4f}"))
+            rows.append((t("row_raw"), f"{final['raw_test_top1']:.4f}"))
         if crops:
             self._draw_crops(crops)
-            rows += [_crop_row(r) for r in crops]
-        self.title.value = f"<b>Results of {html.escape(source)}</b>: GoogLeNet {html.escape(label)}"
+            rows += [_crop_row(t, r) for r in crops]
+        self.title.value = t("results_title", source=html.escape(source), label=html.escape(label))
         self.numbers.value = ui.stat_table(rows, css_class="lesson-results")
 
     def _draw_grid(self, data: D.ImageData, preds: list[int], confidence: list[float]) -> None:
         y = data.y_test.cpu()
         shown = T.mistakes_first(y, preds, confidence)[: GRID_COLS * GRID_ROWS]
-        frames = [WRONG if preds[i] != int(y[i]) else RIGHT for i in shown]
+        frames = [rgb(WRONG if preds[i] != int(y[i]) else RIGHT) for i in shown]
         scale, gap = (4 if data.native_size <= 8 else 1), 14
         tiles = D.tile_images(data.x_test, shown, GRID_COLS, frames, pad=2, scale=scale, gap=gap)
         th, tw = gap + data.native_size * scale + 4, data.native_size * scale + 4
@@ -85,8 +101,8 @@ class Results:
             r, c = divmod(j, GRID_COLS)
             ok = preds[i] == int(y[i])
             ann.append(dict(x=c * tw + tw / 2, y=r * th + gap / 2, showarrow=False, yanchor="middle",
-                            text=f"{names[preds[i]][:5]}/{names[int(y[i])][:5]}",
-                            font=dict(size=10, color="#2c7a2c" if ok else "#b00020")))
+                            text=tile_label(names[preds[i]], names[int(y[i])], ok),
+                            font=dict(size=10, color=LABEL_COLORS[ok])))
         fig.layout.annotations = ann
         fig.layout.height = 60 + GRID_ROWS * 110
 
@@ -95,20 +111,19 @@ class Results:
         fig = self.s.figures["crops"]
         with self.s.drawing("crops"):
             self.s.tr("crops", "top1").update(x=xs, y=ys, textposition=["middle right", "middle left"][: len(xs)],
-                                              text=[f"{_views(r)}: {r['top1']:.4f}" for r in crops])
+                                              text=[f"{_views(self.s.t, r)}: {r['top1']:.4f}" for r in crops])
             lo, hi = min(ys), max(ys)
             fig.layout.yaxis.range = [max(0.0, lo - 0.05 - 0.1 * (hi - lo)), min(1.02, hi + 0.03)]
             fig.layout.xaxis.range = [math.log10(min(xs)) - 0.5, math.log10(max(xs)) + 0.5]
 
 
-def _views(r: dict) -> str:
-    return f"{r['crops']} crop{'s' if r['crops'] > 1 else ''}"
+def _views(t, r: dict) -> str:
+    return t("one_crop" if r["crops"] == 1 else "crops", n=r["crops"])
 
 
-def _crop_row(r: dict) -> tuple[str, str]:
+def _crop_row(t, r: dict) -> tuple[str, str]:
     how = ""
     if r["crops"] > 1:
-        how = (" (corners + centre, and their mirrors)" if r.get("mirrored") else
-               " (corners + centre at two sizes; no mirrors: the run trained without flips)")
-    return (f"{_views(r)}{how}", f"top-1 {r['top1']:.4f}, {r['flops_per_image'] / 1e6:,.1f} MFLOPs/image, "
-                                 f"{r['seconds'] * 1000:,.0f} ms for the test set")
+        how = t("crops_mirrored") if r.get("mirrored") else t("crops_unmirrored")
+    return (f"{_views(t, r)}{how}", t("crop_numbers", top1=r["top1"], mflops=r["flops_per_image"] / 1e6,
+                                      ms=r["seconds"] * 1000))
