@@ -177,7 +177,7 @@ def test_b_never_calls_the_eps_gap_rounding():
     assert "rounding level ($10^{-16}$…$10^{-13}$)" not in text
     for k in (2.0, 10.0, 100.0):
         s = V.Rescaling(k=k)
-        r = _rescaling(k)
+        r = _rescaling(s.controls["k"].value)    # the value the slider holds (k = 2 sits at 10^0.3 on its grid)
         assert "up to rounding" not in s.stats.value and "not rounding" in s.stats.value
         assert r["max_diff_z_norm"] > 1e-6                                # far above rounding
         assert r["max_diff_closed_form"] == pytest.approx(r["max_diff_z_norm"], rel=1e-6)
