@@ -15,12 +15,12 @@ pytestmark = pytest.mark.slow
 
 def test_there_are_benchmarks():
     names = {p.stem for p in SCRIPTS}
-    assert {"bottleneck_timing", "cpu_default", "train_throughput", "watch_cost", "dashboards"} <= names
+    assert {"bottleneck_timing", "cpu_default", "train_throughput", "watch_cost", "dashboards", "class_load"} <= names
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.stem)
 def test_smoke_run_writes_a_report(script, tmp_path, request):
-    if script.stem == "dashboards":
+    if script.stem in BROWSER_CHECKS:
         request.getfixturevalue("chromium_path")  # needs the browser; fails in CI without it
     proc = subprocess.run([sys.executable, str(script), "--smoke", "--out", str(tmp_path)], cwd=REPO,
                           capture_output=True, text=True, timeout=900)
@@ -32,3 +32,34 @@ def test_smoke_run_writes_a_report(script, tmp_path, request):
         data = json.loads(text)
         assert "date" in text and data, r
     assert list(tmp_path.rglob("*.md")), f"{script.name} wrote no Markdown report"
+    if script.stem in BROWSER_CHECKS:
+        BROWSER_CHECKS[script.stem](json.loads((tmp_path / f"{script.stem}.json").read_text()))
+
+
+def check_dashboards(r: dict) -> None:
+    """Issue 12's fields: complete-redraw and first-change latency per slider, TTI on both routes
+    against the bare page, the load at start and end."""
+    assert len(r["load_average_start"]) == 3 and len(r["load_average_end"]) == 3
+    rows = r["sliders"]["01_feature_scaling"]
+    assert len(rows) >= 2, rows                            # every slider, not only the first
+    for s in rows:
+        assert s["changed_page"] == s["moves"] > 0, s      # each press changed the page ...
+        assert 0 < s["first_change_p50_ms"] <= s["complete_p50_ms"], s   # ... and the redraw ends after it starts
+        assert s["complete_p50_ms"] <= s["complete_p95_ms"], s
+    for route in ("tti_preheated", "tti_jupyter_server"):
+        bare, lesson = r[route]["bare_ipywidgets"], r[route]["01_feature_scaling"]
+        assert bare["answered"] and lesson["answered"], r[route]    # a first slider press was answered
+        assert 0 < lesson["drawn_s"] <= lesson["tti_s"]
+        assert lesson["ratio_to_bare"] == round(lesson["tti_s"] / bare["tti_s"], 2)
+    assert set(r["verdict"]) >= {"tti_preheated_met", "tti_jupyter_server_met", "complete_p95_met", "quiet_machine"}
+
+
+def check_class_load(r: dict) -> None:
+    assert r["rendered_and_answered"] == r["learners"] > 0, r["errors"]
+    assert 0 < r["tti_s"]["p50"] <= r["tti_s"]["p95"]
+    assert r["slider_complete_ms"]["presses"] > 0 and r["slider_complete_ms"]["p95"] > 0
+    assert r["kernel_rss_mib"]["kernels"] >= r["learners"] and r["kernel_rss_mib"]["median"] > 0
+    assert r["server_peak_mib"] >= r["kernel_rss_mib"]["median"] * r["learners"]
+
+
+BROWSER_CHECKS = {"dashboards": check_dashboards, "class_load": check_class_load}
