@@ -19,9 +19,10 @@ The engine reports through `callback(event: dict)` ("start", "step", "epoch", "e
 "progress"; see widgets.progress, which lesson 2's experiments share), checks `stop_event` between
 steps, writes checkpoints at the end of each epoch when `save` is set (`torch.load(...,
 weights_only=True)` reads them back), and stops with a clear message when the loss becomes NaN
-or infinite. On CUDA it trains in bf16 autocast with channels_last tensors, keeps the data set in
-GPU memory and augments on the GPU; `compile=True` wraps the step's model in torch.compile. On the
-CPU a seed gives the same run twice. A run sets `threads` for itself and gives back the count it found.
+or infinite. The data set is kept on the run's device and augmented there (one path for every
+device). `bf16` (autocast), `channels_last` and `compile` (torch.compile of the step's model) work on
+every device; unset, they are on for CUDA and off elsewhere (widgets.train_config.accel_defaults),
+and the run's reason line says which are in effect. On the CPU a seed gives the same run twice. A run sets `threads` for itself and gives back the count it found.
 
 The loop reads as its parts: `setup` (device, data, model) and `resume` (widgets.train_run),
 `_train_epoch` (one epoch of steps), `_evaluate_epoch` (test metrics, checkpoint) and `_finish`
@@ -49,10 +50,11 @@ import torch.nn as nn
 
 from widgets import data as D
 from widgets.progress import Reporter
-from widgets.train_config import (DEVICES, SCHEDULES, SHAPE_FIELDS, ConfigError, TrainConfig, feature_map_sides,
-                                  lesson_default, output_path_error, validate)
+from widgets.train_config import (ACCEL_FIELDS, DEVICES, SCHEDULES, SHAPE_FIELDS, ConfigError, TrainConfig,
+                                  accel_defaults, accel_label, feature_map_sides, lesson_default, output_path_error,
+                                  resolve_accel, validate)
 from widgets.train_device import (Dist, available_bytes, dist_from_env, machine_info, machine_threads, select_device,
-                                  suggest_threads)
+                                  suggest_threads, synchronize)
 from widgets.train_eval import (autocast, confusion_matrix, evaluate_crops, forward_flops, metrics_from_logits,
                                 mistakes_first, multi_crop_eval, predict_logits, split_outputs, topk_correct)
 from widgets.train_io import (HISTORY_FORMAT, TrainResult, check_checkpoint, load_checkpoint, load_history,
@@ -65,7 +67,7 @@ _EmaUpdate = EmaUpdate  # older name
 __all__ = [
     "train", "make_batch", "train_step", "bn_batches", "main",
     "TrainConfig", "ConfigError", "validate", "lesson_default", "SHAPE_FIELDS", "SCHEDULES", "DEVICES",
-    "feature_map_sides", "output_path_error",
+    "feature_map_sides", "output_path_error", "ACCEL_FIELDS", "accel_defaults", "accel_label", "resolve_accel",
     "select_device", "suggest_threads", "machine_info", "machine_threads", "Dist", "dist_from_env", "available_bytes",
     "predict_logits", "metrics_from_logits", "confusion_matrix", "mistakes_first", "multi_crop_eval",
     "forward_flops", "evaluate_crops", "split_outputs", "topk_correct",
@@ -105,7 +107,8 @@ def make_batch(c: TrainConfig, data: D.ImageData, x_train: torch.Tensor, y_train
 
 def train_step(step_model: nn.Module, optimizer: torch.optim.Optimizer, xb: torch.Tensor, yb: torch.Tensor,
                bf16: bool):
-    """Forward (bf16 autocast on CUDA), the 0.3-weighted loss, backward, SGD step. No host sync."""
+    """Forward (in bf16 autocast when `bf16`, on any device), the 0.3-weighted loss, backward, SGD step.
+    No host sync."""
     with autocast(xb.device, bf16):
         outputs = step_model(xb)
         loss, main_loss, aux = inception_loss(outputs, yb)
@@ -218,8 +221,7 @@ def _epochs(run: Run) -> None:
         sums = _train_epoch(run)
         if sums is None:
             return
-        if run.on_cuda:
-            torch.cuda.synchronize(run.device)
+        synchronize(run.device)  # the epoch's time includes its last kernels
         if not _evaluate_epoch(run, sums, time.perf_counter() - t_epoch):
             return
 
@@ -295,6 +297,7 @@ def _finish(run: Run) -> TrainResult:
 
 def _train(c: TrainConfig, hooks: Reporter, data, model_factory, dist: Dist) -> TrainResult:
     run = setup(c, hooks, data, model_factory, dist)
+    c = run.c  # the accelerator options resolved for the device
     if c.resume:
         resume(run, c.resume)
     n_params = sum(p.numel() for p in run.model.parameters())

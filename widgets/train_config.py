@@ -144,9 +144,13 @@ class TrainConfig:
     # the augmentation generator is seeded with seed + 1 + rank, which must stay an int64
     seed: int = option(0, "random seed; the same seed repeats a CPU run exactly", low=0, high=2**63 - 2)
     device: str = option("auto", "auto: CUDA, else MPS, else CPU", choices=DEVICES)
-    bf16: bool = option(True, "bf16 autocast (CUDA only)")
-    channels_last: bool = option(True, "NHWC memory layout for the convs (CUDA only)")
-    compile: bool = option(False, "torch.compile the model used by the step")
+    # the accelerator options: unset (None) takes the device's default (`accel_defaults`)
+    bf16: bool | None = option(None, "bf16 autocast in the step and evaluation, on any device (default: on for "
+                                     "CUDA, off for the CPU and MPS)")
+    channels_last: bool | None = option(None, "NHWC memory layout for the model and its inputs, on any device "
+                                              "(default: on for CUDA, off for the CPU and MPS)")
+    compile: bool | None = option(None, "torch.compile the model the step calls; the first steps pay the compile "
+                                        "(default: on for CUDA, off for the CPU and MPS)")
     threads: int | None = option(None, "CPU threads for torch (default: leave torch's setting)", low=1,
                                  high=_cores)
     log_every: int = option(1, "steps between progress events (CUDA syncs only then)", label="log_every", low=1)
@@ -182,6 +186,30 @@ def lesson_default(dataset: str = "digits") -> TrainConfig:
         return TrainConfig(dataset="cifar10", image_size=32, width=1.0, epochs=30, batch_size=256, lr=0.2,
                            augment=True, crop_min_area=0.25, flip=True, dropout=0.4, log_every=20)
     return TrainConfig(dataset=dataset)
+
+
+ACCEL_FIELDS = ("bf16", "channels_last", "compile")
+
+
+def accel_defaults(device_type: str) -> dict[str, bool]:
+    """The accelerator options' defaults on a device: all on for CUDA (where they pay), off for the
+    CPU and MPS (on a CPU bf16 autocast is usually slower and compile costs a minute or more)."""
+    return {name: device_type == "cuda" for name in ACCEL_FIELDS}
+
+
+def resolve_accel(c: TrainConfig, device_type: str) -> TrainConfig:
+    """`c` with every unset accelerator option given the device's default: the settings in effect."""
+    defaults = accel_defaults(device_type)
+    return dataclasses.replace(c, **{k: defaults[k] if getattr(c, k) is None else bool(getattr(c, k))
+                                     for k in ACCEL_FIELDS})
+
+
+def accel_label(c: TrainConfig, device_type: str) -> str:
+    """The accelerator settings in effect, in code names: "bf16 autocast, channels_last, torch.compile",
+    or "float32, NCHW" when none is."""
+    r = resolve_accel(c, device_type)
+    parts = ["bf16 autocast" if r.bf16 else "float32", "channels_last" if r.channels_last else "NCHW"]
+    return ", ".join(parts + (["torch.compile"] if r.compile else []))
 
 
 # Settings that change the model's shape: a checkpoint only resumes into the same ones.

@@ -1,5 +1,9 @@
 """Where the engine runs: the device (and why), CPU threads, DistributedDataParallel from
-torchrun's environment, and a record of the machine for measurements."""
+torchrun's environment, and a record of the machine for measurements.
+
+Every call that exists only for CUDA is in this module (section "CUDA-only calls"), each with its
+reason, and does nothing on other devices: the rest of the engine runs the same code everywhere,
+so the CPU exercises the GPU's path but for the kernels themselves (tests/test_accel.py)."""
 from __future__ import annotations
 
 import datetime as _dt
@@ -27,7 +31,7 @@ def select_device(preference: str = "auto", local_rank: int = 0) -> tuple[torch.
     mps_ok = bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available()
     if preference in ("auto", "cuda") and cuda_ok:
         dev = torch.device("cuda", local_rank % torch.cuda.device_count())
-        return dev, f"CUDA GPU: {torch.cuda.get_device_name(dev)} (bf16 autocast, channels_last, data in GPU memory)"
+        return dev, f"CUDA GPU: {torch.cuda.get_device_name(dev)} (data in GPU memory)"
     if preference == "cuda":
         raise ConfigError("device cuda asked for, but no CUDA GPU is visible to torch")
     if preference in ("auto", "mps") and mps_ok:
@@ -96,8 +100,7 @@ def dist_from_env(device_pref: str) -> Dist:
 
     info = Dist(int(os.environ.get("RANK", "0")), world, int(os.environ.get("LOCAL_RANK", "0")))
     if not dist.is_initialized():
-        use_nccl = torch.cuda.is_available() and device_pref in ("auto", "cuda")
-        dist.init_process_group(backend="nccl" if use_nccl else "gloo")
+        dist.init_process_group(backend=process_group_backend(device_pref))
         info.owns_group = True
     return info
 
@@ -116,3 +119,38 @@ def available_bytes(device: torch.device | str | None = None) -> int | None:
     except (OSError, ValueError, IndexError):
         pass
     return None
+
+
+# --------------------------------------------------------------------------- CUDA-only calls
+
+
+def claim_gpu(device: torch.device) -> None:
+    """Make `device` this process's GPU, with autotuned cuDNN and TF32; nothing elsewhere."""
+    if device.type != "cuda":
+        return
+    torch.cuda.set_device(device)                  # NCCL and the default stream follow the process's own GPU
+    torch.backends.cudnn.benchmark = True          # every step has the same shapes: pick the fastest conv once
+    torch.backends.cuda.matmul.allow_tf32 = True   # fp32 matmuls outside autocast on tensor cores (SGD needs no more)
+    torch.backends.cudnn.allow_tf32 = True         # the same for fp32 convolutions
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for the device's queued kernels before reading a clock: CUDA runs them asynchronously."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def cuda_rng_state(device: torch.device) -> torch.Tensor | None:
+    """The GPU generator's state for a checkpoint (dropout on the GPU draws from it); None elsewhere."""
+    return torch.cuda.get_rng_state(device) if device.type == "cuda" else None
+
+
+def set_cuda_rng_state(state: torch.Tensor | None, device: torch.device) -> None:
+    """Put back the GPU generator's state from a checkpoint made on a GPU, so a resumed run repeats it."""
+    if device.type == "cuda" and state is not None:
+        torch.cuda.set_rng_state(state, device)
+
+
+def process_group_backend(device_pref: str) -> str:
+    """NCCL when the ranks train on CUDA GPUs (gloo would copy every gradient through the host), else gloo."""
+    return "nccl" if torch.cuda.is_available() and device_pref in ("auto", "cuda") else "gloo"

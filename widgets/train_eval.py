@@ -10,6 +10,8 @@ import torch.nn.functional as F
 
 from widgets import data as D
 from widgets.flops import count_flops
+from widgets.train_config import resolve_accel
+from widgets.train_device import synchronize
 
 
 def split_outputs(outputs) -> tuple[torch.Tensor, list[torch.Tensor]]:
@@ -27,8 +29,8 @@ def topk_correct(logits: torch.Tensor, target: torch.Tensor, k: int) -> torch.Te
 
 
 def autocast(device: torch.device, enabled: bool):
-    """bf16 autocast on CUDA when enabled; a no-op context elsewhere."""
-    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled and device.type == "cuda")
+    """bf16 autocast when enabled, on any device (the CPU's autocast supports bfloat16); else a no-op context."""
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)
 
 
 @torch.no_grad()
@@ -86,8 +88,7 @@ def multi_crop_eval(model: nn.Module, data: D.ImageData, size: int, crops: int, 
         logits = predict_logits(model, D.normalize(view, data.mean, data.std), batch, bf16, channels_last)
         p = logits.softmax(dim=1)
         probs = p if probs is None else probs + p
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+    synchronize(device)
     seconds = time.perf_counter() - t0
     probs = probs / crops
     n = y.shape[0]
@@ -110,12 +111,12 @@ def evaluate_crops(model: nn.Module, data: D.ImageData, config) -> list[dict]:
     """1-crop and 10-crop test accuracy of a trained model (a TrainConfig's run), with the cost of each in FLOPs."""
     flops = forward_flops(model, data.in_channels, config.image_size)
     device = next(model.parameters()).device
-    on_cuda = device.type == "cuda"
+    config = resolve_accel(config, device.type)
     out = []
     for crops in (1, 10):
         # mirrored views only where mirroring keeps the label (the run trained with flips)
         r = multi_crop_eval(model, data, config.image_size, crops, config.eval_batch,
-                            bf16=config.bf16 and on_cuda, channels_last=config.channels_last and on_cuda,
+                            bf16=config.bf16, channels_last=config.channels_last,
                             mirror=config.flip)
         r["mirrored"] = crops > 1 and config.flip
         r["flops_per_image"] = crops * flops

@@ -13,8 +13,8 @@ from torch.optim.swa_utils import AveragedModel
 
 from widgets import data as D
 from widgets.progress import Reporter
-from widgets.train_config import SHAPE_FIELDS, ConfigError, TrainConfig
-from widgets.train_device import Dist, select_device
+from widgets.train_config import SHAPE_FIELDS, ConfigError, TrainConfig, accel_label, resolve_accel
+from widgets.train_device import Dist, claim_gpu, cuda_rng_state, select_device, set_cuda_rng_state
 from widgets.train_io import (TrainResult, one_line, check_checkpoint, check_weights, load_checkpoint,
                               save_checkpoint)
 from widgets.train_recipe import EmaUpdate, check_resources
@@ -27,7 +27,7 @@ from widgets.train_recipe import EmaUpdate, check_resources
 class Run:
     """Everything the parts of one run share."""
 
-    c: TrainConfig
+    c: TrainConfig                       # the accelerator options resolved for the device (resolve_accel)
     hooks: Reporter
     dist: Dist
     device: torch.device
@@ -63,11 +63,11 @@ class Run:
 
     @property
     def bf16(self) -> bool:
-        return self.c.bf16 and self.on_cuda
+        return bool(self.c.bf16)
 
     @property
     def channels_last(self) -> bool:
-        return self.c.channels_last and self.on_cuda
+        return bool(self.c.channels_last)
 
     def eval_model(self) -> nn.Module:
         return self.averaged.module if self.averaged is not None else self.model
@@ -85,11 +85,7 @@ class Run:
 def open_device(c: TrainConfig, dist: Dist) -> tuple[torch.device, str]:
     """The run's device (and why); on CUDA this process's own GPU, with cuDNN autotuning and TF32."""
     device, reason = select_device(c.device, dist.local_rank)
-    if device.type == "cuda":
-        torch.cuda.set_device(device)  # NCCL and the default stream follow the process's own GPU
-        torch.backends.cudnn.benchmark = True
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
+    claim_gpu(device)
     return device, reason
 
 
@@ -97,7 +93,7 @@ def model_parts(c: TrainConfig, model_factory: Callable, data: D.ImageData, devi
     """The model, its optimiser, the averaged copy, and the model the step calls."""
     torch.manual_seed(c.seed)
     model = model_factory(c, data.in_channels, data.num_classes).to(device)
-    if c.channels_last and device.type == "cuda":
+    if c.channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.SGD(model.parameters(), lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
     ema_fn = EmaUpdate(c.ema_decay)
@@ -116,6 +112,8 @@ def setup(c: TrainConfig, hooks: Reporter, data: D.ImageData | None, model_facto
     """Device, data (loaded once, moved to the device once), model, and each rank's share of the steps."""
     t_start = time.perf_counter()
     device, reason = open_device(c, dist)
+    c = resolve_accel(c, device.type)  # from here on, the settings in effect
+    reason = f"{reason}; {accel_label(c, device.type)}"
     if dist.local_batch_of(c.batch_size) < 2 and c.bn:
         raise ConfigError(f"batch size {c.batch_size} over {dist.world_size} processes leaves "
                           f"{dist.local_batch_of(c.batch_size)} image per process: BatchNorm needs at least 2")
@@ -178,8 +176,7 @@ def _apply(run: Run, ck: dict) -> None:
     run.g_perm.set_state(ck["g_perm"])
     run.g_aug.set_state(ck["g_aug"])
     torch.set_rng_state(ck["rng_cpu"])  # dropout draws from the global generators
-    if run.on_cuda and ck.get("rng_cuda") is not None:
-        torch.cuda.set_rng_state(ck["rng_cuda"], run.device)
+    set_cuda_rng_state(ck.get("rng_cuda"), run.device)
     run.start_epoch, run.step = int(ck["epoch"]), int(ck["step"])
     run.history = list(ck.get("history", []))
 
@@ -189,7 +186,7 @@ def checkpoint_state(run: Run, epoch_done: int) -> dict:
     return {"model": run.model.state_dict(), "optimizer": run.optimizer.state_dict(),
             "averaged": run.averaged.state_dict() if run.averaged is not None else None,
             "g_perm": run.g_perm.get_state(), "g_aug": run.g_aug.get_state(), "rng_cpu": torch.get_rng_state(),
-            "rng_cuda": torch.cuda.get_rng_state(run.device) if run.on_cuda else None,
+            "rng_cuda": cuda_rng_state(run.device),
             "epoch": epoch_done, "step": run.step, "config": run.c.to_dict(), "history": run.history}
 
 
