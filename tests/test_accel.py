@@ -383,3 +383,17 @@ def test_the_lessons_gpu_defaults_run_on_the_cpu(tmp_path):
     assert T.describe_run(cfg)["forward_flops"] == _plan().forward_flops_per_image(cfg, training=False)
     line = _plan().estimate_line(_plan().estimate(cfg, 512))
     assert line.startswith("batch 512, 32x32, width 1: 1,493.1 GFLOP per step; at 30% MFU of 989 TFLOP/s: ")
+
+
+# ----------------------------------------------------------------------------- lesson 5's settings line
+
+def test_the_lessons_settings_line_says_the_accelerator_settings(tmp_path, monkeypatch):
+    from widgets.views import live_training as L
+
+    monkeypatch.setenv("WIDGETS_HISTORY_DIR", str(tmp_path))
+    for lang in ("en", "zh"):
+        s = L.LiveTraining(lang=lang)
+        assert not s.on_gpu and "float32, NCHW" in s.summary.value  # the CPU's defaults
+        s.base = dataclasses.replace(s.base, bf16=True, channels_last=True)
+        s.controls["seed"].set(3)  # any change redraws the line from the settings
+        assert "bf16 autocast, channels_last" in s.summary.value and "torch.compile" not in s.summary.value

@@ -89,6 +89,7 @@ def summary_html(s: Section, c: T.TrainConfig, d: dict) -> str:
           else t("sum_lr_step", lr=c.lr))
     parts = [
         t("sum_run", label=html.escape(config_label(s.lang, c)), seed=c.seed),
+        html.escape(T.accel_label(c, "cuda" if s.on_gpu else "cpu")),  # code names: the same in every language
         t("sum_params", params=ui.fmt_int(d["params"])),
         t("sum_flops", mflops=d["forward_flops"] / 1e6, size=c.image_size),
         t("sum_steps", per_epoch=d["steps_per_epoch"], epochs=c.epochs, total=d["total_steps"]),
