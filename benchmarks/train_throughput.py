@@ -47,9 +47,7 @@ def bf16_peak(name: str) -> float | None:
     return None
 
 
-def sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+sync = T.synchronize  # waits for CUDA's queued kernels; nothing elsewhere (widgets.train_device)
 
 
 def step_flops(fn) -> int:
@@ -97,8 +95,8 @@ def torchvision_row(batch, size, device, warmup, steps):
 
 
 def ours_row(name, cfg: T.TrainConfig, batch, size, device, warmup, steps, compile_: bool):
-    on_cuda = device.type == "cuda"
-    bf16, cl = cfg.bf16 and on_cuda, cfg.channels_last and on_cuda
+    cfg = T.resolve_accel(cfg, device.type)  # unset options: the device's defaults (all on for CUDA)
+    bf16, cl = cfg.bf16, cfg.channels_last
     # a CIFAR-shaped data set resident on the device (uint8, as the real one is kept)
     n = max(4 * batch, 2048)
     g = torch.Generator().manual_seed(0)
@@ -145,10 +143,7 @@ def main(argv=None) -> int:
     if args.smoke:
         args.batch_size, args.steps, args.warmup = 8, 2, 1
     device, reason = T.select_device(args.device)
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
+    T.claim_gpu(device)  # cuDNN autotuning and TF32 on CUDA, as the engine has them
     info = T.machine_info(device)
     b, s = args.batch_size, args.image_size
     same = T.TrainConfig(dataset="cifar10", width=1.0, image_size=s, small_input=False, bn=True, aux=False,

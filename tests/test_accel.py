@@ -397,3 +397,19 @@ def test_the_lessons_settings_line_says_the_accelerator_settings(tmp_path, monke
         s.base = dataclasses.replace(s.base, bf16=True, channels_last=True)
         s.controls["seed"].set(3)  # any change redraws the line from the settings
         assert "bf16 autocast, channels_last" in s.summary.value and "torch.compile" not in s.summary.value
+
+
+def test_the_throughput_benchmark_takes_the_settings_in_effect():
+    """train_throughput's rows follow the same options: asked-for bf16 + NHWC run so on the CPU too, and unset
+    ones take the device's default (before, an unset bf16 would have run fp32 on a GPU)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("train_throughput", REPO / "benchmarks" / "train_throughput.py")
+    tt = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tt)
+    cpu = torch.device("cpu")
+    base = T.TrainConfig(dataset="cifar10", width=0.0625, augment=True, flip=True)
+    asked = tt.ours_row("asked", dataclasses.replace(base, bf16=True, channels_last=True), 4, 16, cpu, 0, 1, False)
+    assert (asked["precision"], asked["layout"]) == ("bf16 autocast", "channels_last") and asked["ms_per_step"] > 0
+    unset = tt.ours_row("unset", base, 4, 16, cpu, 0, 1, False)
+    assert (unset["precision"], unset["layout"]) == ("fp32", "NCHW")

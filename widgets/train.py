@@ -53,8 +53,8 @@ from widgets.progress import Reporter
 from widgets.train_config import (ACCEL_FIELDS, DEVICES, SCHEDULES, SHAPE_FIELDS, ConfigError, TrainConfig,
                                   accel_defaults, accel_label, feature_map_sides, lesson_default, output_path_error,
                                   resolve_accel, validate)
-from widgets.train_device import (Dist, available_bytes, dist_from_env, machine_info, machine_threads, select_device,
-                                  suggest_threads, synchronize)
+from widgets.train_device import (Dist, available_bytes, claim_gpu, dist_from_env, machine_info, machine_threads,
+                                  select_device, suggest_threads, synchronize)
 from widgets.train_eval import (autocast, confusion_matrix, evaluate_crops, forward_flops, metrics_from_logits,
                                 mistakes_first, multi_crop_eval, predict_logits, split_outputs, topk_correct)
 from widgets.train_io import (HISTORY_FORMAT, TrainResult, check_checkpoint, load_checkpoint, load_history,
@@ -69,6 +69,7 @@ __all__ = [
     "TrainConfig", "ConfigError", "validate", "lesson_default", "SHAPE_FIELDS", "SCHEDULES", "DEVICES",
     "feature_map_sides", "output_path_error", "ACCEL_FIELDS", "accel_defaults", "accel_label", "resolve_accel",
     "select_device", "suggest_threads", "machine_info", "machine_threads", "Dist", "dist_from_env", "available_bytes",
+    "claim_gpu", "synchronize",
     "predict_logits", "metrics_from_logits", "confusion_matrix", "mistakes_first", "multi_crop_eval",
     "forward_flops", "evaluate_crops", "split_outputs", "topk_correct",
     "TrainResult", "HISTORY_FORMAT", "save_checkpoint", "load_checkpoint", "check_checkpoint", "save_history",
