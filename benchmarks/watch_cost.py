@@ -57,8 +57,8 @@ def main(argv=None) -> int:
             inside = [0.0, 0]
             cb = None
             if watched:
-                run = page._new_run(cfg.label())
-                real = page.make_callback(run, page.task._progress)
+                run = page.charts.new_run(cfg.label(), 1)
+                real = page.event_callback(run, "", page.task._progress)   # the page's own callback
 
                 def cb(ev, real=real):
                     t0 = time.perf_counter()

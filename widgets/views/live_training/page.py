@@ -159,6 +159,17 @@ class LiveTraining(Section):
         progress(0.0, t("p_loading"))
         data = self._data(cfg.dataset)
         run.total_steps = max(1, (data.x_train.shape[0] // cfg.batch_size) * cfg.epochs)
+        result = T.train(cfg, self.event_callback(run, note, progress), stop_event, data=data)
+        self.throttle.flush()
+        crops = None
+        if result.model is not None and not result.stopped:
+            progress(1.0, t("p_crops"))
+            crops = T.evaluate_crops(result.model, data, cfg)
+        return result, data, crops
+
+    def event_callback(self, run: Run, note: str, progress):
+        """What the page does with each engine event: keep it in `run`, redraw at most 4x/s (throttled)."""
+        t = self.t
 
         def on_event(ev: dict) -> None:
             if ev["event"] == "start":
@@ -170,13 +181,7 @@ class LiveTraining(Section):
             run.add(ev)
             self.throttle()
 
-        result = T.train(cfg, on_event, stop_event, data=data)
-        self.throttle.flush()
-        crops = None
-        if result.model is not None and not result.stopped:
-            progress(1.0, t("p_crops"))
-            crops = T.evaluate_crops(result.model, data, cfg)
-        return result, data, crops
+        return on_event
 
     def _trained(self, cfg: T.TrainConfig, out) -> None:
         """Runs under the section's lock when the worker is done."""
