@@ -8,7 +8,8 @@
 * `naive_module_costs`, `reduced_module_costs`, `stack_costs`: closed forms for any sizes the learner types
   (the explorer), checked in the tests against FlopCounterMode on real `Inception`/`NaiveInception` modules.
 * `branch_shares`: each module's share of 3x3 and 5x5 outputs and work, measured on the model.
-* `test_time_crops`, `PAPER_TABLE3`, `table3_costs`: the 144 crops and what each line of Table 3 costs.
+* `test_time_crops`, `PAPER_TABLE3`, `table3_costs`: the 144 crops and what each line of Table 3 costs
+  (in widgets/inception_testtime.py, re-exported here).
 
 Units: Table 1 prints parameters in K = 1024 (inception 3a: 163,328 weights = 159.5 x 1024, printed
 "159K") and operations in M = 10^6 (163,328 x 28 x 28 = 128.0M, printed "128M"); `PAPER_K` and `PAPER_M`.
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from widgets.flops import conv_macs, conv_weights, count_flops_by_module
+from widgets.flops import count_flops_by_module
 from widgets.googlenet import TABLE1_INCEPTION, GoogLeNet, Inception, count_parameters, count_weights
 
 PAPER_K = 1024       # Table 1's "K" for parameters
@@ -175,13 +176,27 @@ def measure_table1(model: GoogLeNet | None = None, image_size: int = 224) -> Tab
     if model is None:
         torch.manual_seed(0)
         model = GoogLeNet()
+    shapes, macs = _shapes_and_macs(model, image_size)
+    rows: list[MeasuredRow] = []
+    for paper in PAPER_TABLE1:
+        rows.append(_measure_row(model, paper, shapes, macs, rows[-1] if rows else None))
+    return Table1Measurement(
+        image_size=image_size, rows=rows, aux=_measure_aux(model, shapes, macs),
+        total_weights=sum(r.weights for r in rows),
+        total_params=sum(r.weights + r.biases for r in rows),
+        total_macs=sum(r.macs for r in rows),
+        model_weights_with_aux=count_weights(model),
+    )
+
+
+def _shapes_and_macs(model: GoogLeNet, image_size: int) -> tuple[dict[str, tuple], dict[str, int]]:
+    """One forward pass: each Table 1 module's (input, output) shape by hook, and multiply-adds per module."""
     was_training = model.training
     device = next(model.parameters()).device
     in_channels = model.conv1.conv.in_channels
     shapes: dict[str, tuple] = {}
     hooks = []
-    names = [n for row in PAPER_TABLE1 for n in row.modules] + ["aux1", "aux2"]
-    for name in names:
+    for name in [n for row in PAPER_TABLE1 for n in row.modules] + ["aux1", "aux2"]:
         module = getattr(model, name, None)
         if module is None:
             continue
@@ -200,36 +215,45 @@ def measure_table1(model: GoogLeNet | None = None, image_size: int = 224) -> Tab
         for h in hooks:
             h.remove()
         model.train(was_training)
+    return shapes, macs
 
-    rows = []
-    for paper in PAPER_TABLE1:
-        mods = [getattr(model, n) for n in paper.modules]
-        if paper.modules:
-            in_shape = _chw(shapes[paper.modules[0]][0])
-            out_shape = _chw(shapes[paper.modules[-1]][1])
-        else:  # softmax: no module (it lives in the loss); the size of the linear layer's output
-            in_shape = out_shape = rows[-1].output_shape
-        weights = sum(count_weights(m) for m in mods)
-        params = sum(count_parameters(m) for m in mods)
-        row = MeasuredRow(
-            paper=paper, input_shape=in_shape, output_shape=out_shape,
-            depth=sum(_depth(m) for m in mods), weights=weights, biases=params - weights,
-            macs=sum(macs.get(n, 0) for n in paper.modules),
-        )
-        if paper.kind == "inception":
-            inc = mods[0]
-            for branch in ("branch1x1", "branch3x3", "branch5x5", "branch_pool"):
-                b = getattr(inc, branch)
-                convs = [m for m in b.modules() if isinstance(m, nn.Conv2d)]
-                row.branches[branch] = dict(
-                    out_channels=convs[-1].out_channels,
-                    weights=count_weights(b),
-                    macs=macs.get(f"{paper.modules[0]}.{branch}", 0),
-                    reduce_weights=count_weights(convs[0]) if len(convs) == 2 else 0,
-                    reduce_macs=macs.get(f"{paper.modules[0]}.{branch}.reduce", 0),
-                )
-        rows.append(row)
 
+def _measure_row(model: GoogLeNet, paper: PaperRow, shapes: dict, macs: dict,
+                 previous: MeasuredRow | None) -> MeasuredRow:
+    """One row of Table 1, measured on its modules (an Inception row also by branch)."""
+    mods = [getattr(model, n) for n in paper.modules]
+    if paper.modules:
+        in_shape = _chw(shapes[paper.modules[0]][0])
+        out_shape = _chw(shapes[paper.modules[-1]][1])
+    else:  # softmax: no module (it lives in the loss); the size of the linear layer's output
+        in_shape = out_shape = previous.output_shape
+    weights = sum(count_weights(m) for m in mods)
+    params = sum(count_parameters(m) for m in mods)
+    row = MeasuredRow(
+        paper=paper, input_shape=in_shape, output_shape=out_shape,
+        depth=sum(_depth(m) for m in mods), weights=weights, biases=params - weights,
+        macs=sum(macs.get(n, 0) for n in paper.modules),
+    )
+    if paper.kind == "inception":
+        for branch in ("branch1x1", "branch3x3", "branch5x5", "branch_pool"):
+            row.branches[branch] = _measure_branch(getattr(mods[0], branch), f"{paper.modules[0]}.{branch}", macs)
+    return row
+
+
+def _measure_branch(b: nn.Module, path: str, macs: dict) -> dict:
+    """A branch's output channels, weights and multiply-adds, and those of its 1x1 reduction (if any)."""
+    convs = [m for m in b.modules() if isinstance(m, nn.Conv2d)]
+    return dict(
+        out_channels=convs[-1].out_channels,
+        weights=count_weights(b),
+        macs=macs.get(path, 0),
+        reduce_weights=count_weights(convs[0]) if len(convs) == 2 else 0,
+        reduce_macs=macs.get(f"{path}.reduce", 0),
+    )
+
+
+def _measure_aux(model: GoogLeNet, shapes: dict, macs: dict) -> list[AuxMeasurement]:
+    """Section 5's auxiliary heads (on top of 4a and 4d), by layer."""
     aux = []
     for name, attached in (("aux1", "inception4a"), ("aux2", "inception4d")):
         head = getattr(model, name, None)
@@ -239,13 +263,7 @@ def measure_table1(model: GoogLeNet | None = None, image_size: int = 224) -> Tab
                   for layer in ("conv", "fc1", "fc2")]
         aux.append(AuxMeasurement(name, attached, shapes[name][0], count_weights(head),
                                   count_parameters(head) - count_weights(head), macs.get(name, 0), layers))
-    return Table1Measurement(
-        image_size=image_size, rows=rows, aux=aux,
-        total_weights=sum(r.weights for r in rows),
-        total_params=sum(r.weights + r.biases for r in rows),
-        total_macs=sum(r.macs for r in rows),
-        model_weights_with_aux=count_weights(model),
-    )
+    return aux
 
 
 @functools.lru_cache(maxsize=4)
@@ -356,85 +374,11 @@ def totals(measured: Table1Measurement) -> Totals:
     )
 
 
-# ----------------------------------------------------------------------------------------------
-# The module explorer: closed forms for any sizes (checked against FlopCounterMode in the tests)
-# ----------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class BranchCost:
-    branch: str
-    out_channels: int
-    weights: int
-    macs: int
-    reduce_weights: int = 0   # the 1x1 reduction in front of it (included in weights/macs)
-    reduce_macs: int = 0
-
-
-def _conv(in_ch: int, out_ch: int, k: int, side: int) -> tuple[int, int]:
-    """(weights, multiply-adds) of a k x k 'same' convolution on a side x side map, without bias
-    (the one closed form, widgets.flops, shared with lesson 3)."""
-    return conv_weights(in_ch, out_ch, k), conv_macs(side, side, in_ch, out_ch, k)
-
-
-def _check_sizes(**sizes: int) -> None:
-    for name, v in sizes.items():
-        if int(v) != v or v < 1:
-            raise ValueError(f"{name} must be a whole number of at least 1, got {v}")
-
-
-def naive_module_costs(in_channels: int, side: int, ch1x1: int, ch3x3: int, ch5x5: int) -> list[BranchCost]:
-    """Figure 2(a): every convolution sees all `in_channels`; the max pool passes them all through."""
-    _check_sizes(in_channels=in_channels, side=side, ch1x1=ch1x1, ch3x3=ch3x3, ch5x5=ch5x5)
-    b1, b3, b5 = _conv(in_channels, ch1x1, 1, side), _conv(in_channels, ch3x3, 3, side), _conv(in_channels, ch5x5, 5, side)
-    return [BranchCost("1x1", ch1x1, *b1), BranchCost("3x3", ch3x3, *b3), BranchCost("5x5", ch5x5, *b5),
-            BranchCost("pool", in_channels, 0, 0)]
-
-
-def reduced_module_costs(in_channels: int, side: int, ch1x1: int, ch3x3red: int, ch3x3: int, ch5x5red: int,
-                         ch5x5: int, pool_proj: int) -> list[BranchCost]:
-    """Figure 2(b): 1x1 reductions before the 3x3 and 5x5, a 1x1 projection after the pool."""
-    _check_sizes(in_channels=in_channels, side=side, ch1x1=ch1x1, ch3x3red=ch3x3red, ch3x3=ch3x3,
-                 ch5x5red=ch5x5red, ch5x5=ch5x5, pool_proj=pool_proj)
-    r3, c3 = _conv(in_channels, ch3x3red, 1, side), _conv(ch3x3red, ch3x3, 3, side)
-    r5, c5 = _conv(in_channels, ch5x5red, 1, side), _conv(ch5x5red, ch5x5, 5, side)
-    return [
-        BranchCost("1x1", ch1x1, *_conv(in_channels, ch1x1, 1, side)),
-        BranchCost("3x3", ch3x3, r3[0] + c3[0], r3[1] + c3[1], *r3),
-        BranchCost("5x5", ch5x5, r5[0] + c5[0], r5[1] + c5[1], *r5),
-        BranchCost("pool", pool_proj, *_conv(in_channels, pool_proj, 1, side)),
-    ]
-
-
-def module_summary(branches: list[BranchCost]) -> dict[str, int]:
-    return dict(out_channels=sum(b.out_channels for b in branches),
-                weights=sum(b.weights for b in branches), macs=sum(b.macs for b in branches))
-
-
-def stack_costs(n: int, in_channels: int, side: int, ch1x1: int, ch3x3red: int, ch3x3: int, ch5x5red: int,
-                ch5x5: int, pool_proj: int) -> dict[str, list[int]]:
-    """N modules of the same spec stacked at the same resolution, naive against reduced.
-
-    Naive: each module gets the previous one's output (which includes all its input channels, passed
-    through by the pool), so channels grow by ch1x1 + ch3x3 + ch5x5 per stage and the cost with them.
-    Reduced: the output is ch1x1 + ch3x3 + ch5x5 + pool_proj every time.
-    """
-    _check_sizes(n=n)
-    out = {k: [] for k in ("stage", "naive_in", "naive_out", "naive_macs", "naive_weights",
-                           "reduced_in", "reduced_out", "reduced_macs", "reduced_weights")}
-    c_naive = c_red = in_channels
-    for stage in range(1, n + 1):
-        nb = module_summary(naive_module_costs(c_naive, side, ch1x1, ch3x3, ch5x5))
-        rb = module_summary(reduced_module_costs(c_red, side, ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj))
-        out["stage"].append(stage)
-        out["naive_in"].append(c_naive)
-        out["naive_out"].append(nb["out_channels"])
-        out["naive_macs"].append(nb["macs"])
-        out["naive_weights"].append(nb["weights"])
-        out["reduced_in"].append(c_red)
-        out["reduced_out"].append(rb["out_channels"])
-        out["reduced_macs"].append(rb["macs"])
-        out["reduced_weights"].append(rb["weights"])
-        c_naive, c_red = nb["out_channels"], rb["out_channels"]
-    return out
+# The explorer's closed forms (naive and reduced modules, stacks) live in widgets/inception_module.py;
+# their names are kept here too.
+from widgets.inception_module import (  # noqa: E402,F401
+    BranchCost, module_summary, naive_module_costs, reduced_module_costs, stack_costs,
+)
 
 
 def explorer_defaults(measured: Table1Measurement, name: str) -> dict[str, int]:
@@ -477,77 +421,9 @@ def share_trend(shares: dict[str, list]) -> dict[str, float | str]:
                 monotonic=all(b >= a for a, b in zip(big, big[1:])))
 
 
-# ----------------------------------------------------------------------------------------------
-# Test-time cost: the 144 crops and Table 3
-# ----------------------------------------------------------------------------------------------
-CROP_SCALES = (256, 288, 320, 352)  # shorter side of the resized image
-CROP_SQUARES = ("left", "center", "right")  # or top/center/bottom for portrait images
-CROP_PER_SQUARE = ("4 corners", "center", "whole square resized")  # 4 + 1 + 1 = 6 crops of 224x224
-CROP_MIRRORS = 2
-
-
-def test_time_crops(scales: int = 4, squares: int = 3, crops_per_square: int = 6, mirrors: int = 2) -> int:
-    """Section 7: 4 scales x 3 squares x 6 crops x 2 mirrors = 144 crops per image."""
-    _check_sizes(scales=scales, squares=squares, crops_per_square=crops_per_square, mirrors=mirrors)
-    return scales * squares * crops_per_square * mirrors
-
-
-test_time_crops.__test__ = False  # a function of the maths, not a pytest test
-
-
-@dataclass(frozen=True)
-class Table3Row:
-    models: int
-    crops: int
-    cost: int                 # printed "Cost" column: forward passes per image, relative to one
-    top5_error: float         # percent
-    printed_delta: float | None  # printed "compared to base", percentage points (None: "base")
-
-
-PAPER_TABLE3: tuple[Table3Row, ...] = (
-    Table3Row(1, 1, 1, 10.07, None),
-    Table3Row(1, 10, 10, 9.15, -0.92),
-    Table3Row(1, 144, 144, 7.89, -2.18),
-    Table3Row(7, 1, 7, 8.09, -1.98),
-    Table3Row(7, 10, 70, 7.62, -2.45),
-    Table3Row(7, 144, 1008, 6.67, -3.45),
+# Test-time cost (the 144 crops and Table 3) lives in widgets/inception_testtime.py; its names are
+# kept here too, where the lessons and tests have always found them.
+from widgets.inception_testtime import (  # noqa: E402,F401
+    CROP_MIRRORS, CROP_PER_SQUARE, CROP_SCALES, CROP_SQUARES, PAPER_TABLE3, Table3Cost, Table3Row, pareto_lines,
+    table3_costs, test_time_crops,
 )
-
-
-@dataclass
-class Table3Cost:
-    row: Table3Row
-    forward_passes: int       # models x crops
-    macs_per_image: float
-    delta: float | None       # computed: error - base error (percentage points)
-    delta_ok: bool            # does the printed delta equal the computed one?
-    macs_per_point: float | None  # extra multiply-adds per image for each point of top-5 error gained
-
-
-def table3_costs(macs_per_forward: float) -> list[Table3Cost]:
-    """Each line of Table 3 with its multiply-adds per image and the price of each point of error.
-
-    Assumes every model costs what one GoogLeNet costs (the ensemble's seven are the same network,
-    one of them wider, so this is a slight underestimate for the 7-model lines).
-    """
-    base = PAPER_TABLE3[0]
-    out = []
-    for r in PAPER_TABLE3:
-        passes = r.models * r.crops
-        delta = None if r is base else round(r.top5_error - base.top5_error, 2)
-        ok = r.printed_delta is None or abs(r.printed_delta - delta) < 0.005
-        gain = base.top5_error - r.top5_error
-        per_point = (passes - 1) * macs_per_forward / gain if gain > 0 else None
-        out.append(Table3Cost(r, passes, passes * macs_per_forward, delta, ok, per_point))
-    return out
-
-
-def pareto_lines(costs: list[Table3Cost]) -> list[Table3Cost]:
-    """The lines no other line beats on both cost and error, cheapest first."""
-    ordered = sorted(costs, key=lambda c: c.macs_per_image)
-    front, best = [], math.inf
-    for c in ordered:
-        if c.row.top5_error < best:
-            front.append(c)
-            best = c.row.top5_error
-    return front
