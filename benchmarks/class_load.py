@@ -103,7 +103,7 @@ async def learner(browser, url: str, delay: float, moves: int, t_start: float) -
         result["complete_ms"] = lat
         result["error"] = None
     except Exception as exc:  # a learner whose page failed is reported, not hidden
-        result["error"] = f"{type(exc).__name__}: {str(exc)[:300]}"
+        result["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"  # one line: it goes into tables
     return result
 
 
