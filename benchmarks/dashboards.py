@@ -135,8 +135,10 @@ def time_to_interactive(browser, url: str, name: str, slider: int | None) -> dic
             return {"s": round(s, 2), "drawn_s": round(s, 2)}
         page.wait_for_selector(".bare-answer" if name == BARE else FIGURE, timeout=300_000, state="attached")
         drawn = time.perf_counter() - t0
-        handle = page.locator(".widget-slider .noUi-handle").nth(slider or 0)
-        handle.wait_for(state="visible", timeout=300_000)
+        if slider is None:  # no slider on this page redraws a figure: interactive = its figure drawn
+            return {"s": round(drawn, 2), "drawn_s": round(drawn, 2), "answer_ms": None, "no_figure_slider": True}
+        handle = page.locator(".widget-slider .noUi-handle").nth(slider)
+        handle.wait_for(state="visible", timeout=60_000)
         scope = ".bare-answer" if name == BARE else ".js-plotly-plot"
         answer = page.evaluate_handle(ANSWER, [scope, 120_000])
         handle.focus()
@@ -253,7 +255,10 @@ def tti_round(browser, pages: list[tuple[str, str]], first_slider: dict, between
     for name, url in pages:
         if between:
             between()
-        out[name] = time_to_interactive(browser, url, name, first_slider.get(name))
+        try:
+            out[name] = time_to_interactive(browser, url, name, first_slider.get(name))
+        except Exception as exc:  # reported in the row, the run goes on
+            out[name] = {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"}
     return out
 
 
@@ -264,13 +269,18 @@ def measure_tti(browser, route: str, serve_pages, repeats: int, first_slider: di
         for name, r in tti_round(browser, serve_pages, first_slider, between).items():
             samples.setdefault(name, []).append(r)
     rows = {}
-    for name, rs in samples.items():
-        rows[name] = {"tti_s": round(statistics.median(r["s"] for r in rs), 2), "samples_s": [r["s"] for r in rs],
+    for name, all_rs in samples.items():
+        rs = [r for r in all_rs if "s" in r]
+        if not rs:
+            rows[name] = {"error": all_rs[0]["error"]}
+            continue
+        rows[name] = {"errors": [r["error"] for r in all_rs if "error" in r],"tti_s": round(statistics.median(r["s"] for r in rs), 2), "samples_s": [r["s"] for r in rs],
                       "drawn_s": round(statistics.median(r["drawn_s"] for r in rs), 2),
-                      "answered": all(r.get("answer_ms") is not None or name == INDEX for r in rs)}
-    bare = rows[BARE]["tti_s"]
+                      "answered": all(r.get("answer_ms") is not None or name == INDEX for r in rs),
+                      "no_figure_slider": any(r.get("no_figure_slider") for r in rs)}
+    bare = rows[BARE].get("tti_s")
     for name, row in rows.items():
-        if name != BARE:
+        if name != BARE and bare and "tti_s" in row:
             row["ratio_to_bare"] = round(row["tti_s"] / bare, 2)
     return rows
 
@@ -366,8 +376,9 @@ def main() -> None:
         browser = pw.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
         try:
             sliders = run_latency(browser, lessons, moves, tmp, 2 if args.smoke else 1000)
-            first = {n: first_figure_slider(rows) for n, rows in sliders.items()}
+            first = {BARE: 0, **{n: first_figure_slider(rows) for n, rows in sliders.items()}}
             report["sliders"] = sliders
+            partial(report, Path(args.out))
             report["tti_jupyter_server"] = run_jupyter_server(browser, names, bare_dir, tmp, repeats, first)
             report["tti_preheated"] = run_preheated(browser, names, bare_dir, tmp, repeats, first,
                                                     60 if args.smoke else 420)
@@ -379,9 +390,15 @@ def main() -> None:
     write(report, Path(args.out))
 
 
+def partial(report: dict, out: Path) -> None:
+    """What has been measured so far, in case a later phase fails."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "dashboards.partial.json").write_text(json.dumps(report, indent=2) + "\n")
+
+
 def verdict(r: dict) -> dict:
     g = r["goals"]
-    ratio = lambda k: [v["ratio_to_bare"] for n, v in r[k].items() if "ratio_to_bare" in v]  # noqa: E731
+    ratio = lambda k: [v.get("ratio_to_bare", 99) for n, v in r[k].items() if not n.startswith("_") and n != BARE]  # noqa: E731
     p95 = [s["complete_p95_ms"] for rows in r["sliders"].values() for s in rows if "complete_p95_ms" in s]
     return {"tti_preheated_met": bool(ratio("tti_preheated")) and max(ratio("tti_preheated")) <= g["tti_preheated_ratio"],
             "tti_jupyter_server_met": bool(ratio("tti_jupyter_server"))
@@ -393,6 +410,7 @@ def verdict(r: dict) -> dict:
 def write(r: dict, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "dashboards.json").write_text(json.dumps(r, indent=2) + "\n")
+    (out / "dashboards.partial.json").unlink(missing_ok=True)
     v = r["verdict"]
     lines = [f"# Dashboard speed ({r['date']})", "",
              f"Machine: {r['machine']}. Load average (1/5/15 min) {r['load_average_start']} at the start, "
@@ -406,6 +424,9 @@ def write(r: dict, out: Path) -> None:
     pre, js = r["tti_preheated"], r["tti_jupyter_server"]
     for n in [k for k in js if not k.startswith("_")]:
         a, b = pre.get(n, {}), js[n]
+        if "error" in b or "error" in a:
+            lines.append(f"| {n} | {a.get('tti_s', a.get('error'))} | | {b.get('tti_s', b.get('error'))} | |")
+            continue
         lines.append(f"| {n} | {a.get('tti_s', '–')} | {a.get('ratio_to_bare', '')} | {b['tti_s']} | {b.get('ratio_to_bare', '')} |")
     lines += ["", f"Targets: pre-heated {'met' if v['tti_preheated_met'] else 'NOT met'}; Jupyter Server route "
               f"{'met' if v['tti_jupyter_server_met'] else 'NOT met'}.", "",
