@@ -60,7 +60,7 @@ def test_preheat_pool_is_sized_to_memory():
 
     total_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     notebooks = len(list((REPO / "notebooks").rglob("*.ipynb")))  # Voila pre-heats each, zh/ included
-    expected = max(0, min(2, int((total_gb - 2.0) / (0.6 * notebooks))))  # 0.6 GB a kernel, 2 GB kept
+    expected = max(0, min(1, int((total_gb - 2.0) / (0.6 * notebooks))))  # 0.6 GB a kernel, 2 GB kept, 1 each
     s = run_in_root(READ_STANDALONE, LESSONS_PREHEAT="1", LESSONS_CULL_IDLE_S="15")
     assert (s["preheat"], s["pool"]) == (expected > 0, expected)
     assert (s["cull"], s["interval"]) == (15, 5)

@@ -44,7 +44,10 @@ def _pool_size(per_kernel_gb: float = 0.6, keep_free_gb: float = 2.0) -> int:
         total_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     except (ValueError, OSError, AttributeError):
         return 0
-    return max(0, min(2, int((total_gb - keep_free_gb) / (per_kernel_gb * notebooks))))
+    # At most one per notebook: with both editions that is 12 kernels, each importing torch and running
+    # its lesson at start. Two each (24) took minutes on 2 cores and the pool never filled in the class
+    # benchmark (23 of 24 after 420 s); memory was never the limit, the cores were.
+    return max(0, min(1, int((total_gb - keep_free_gb) / (per_kernel_gb * notebooks))))
 
 
 # A pre-heated kernel has already imported torch and built the page, so a learner does not
