@@ -191,3 +191,19 @@ def test_lesson3_calculator_takes_its_sizes_from_a_link():
     text = " ".join(str(getattr(v, "value", "")) for v in vars(cost).values())
     assert "40,140,800" in text
     page.reset()
+
+
+def test_the_landing_pages_state_numbers_match_independent_references():
+    """The telling-state lines quote tanh(4) and its slope, 28·28·(192·4 + 5·5·4·32) multiplications,
+    and four stacked inception 3a modules as counted by the explorer's closed form."""
+    import math
+
+    from widgets.views.index import _states
+
+    st = _states()
+    one = st["01_feature_scaling"][0][1]
+    assert one == {"a": f"{math.tanh(4.0):.4f}", "slope": f"{1 - math.tanh(4.0) ** 2:.5f}"}
+    three = st["03_bottleneck"][0][1]
+    assert three == {"macs": f"{28 * 28 * (192 * 4 + 5 * 5 * 4 * 32):,}", "direct": f"{28 * 28 * 32 * 5 * 5 * 192:,}"}
+    four = st["04_inception"][0][1]
+    assert float(four["naive"]) > float(four["reduced"]) > 0
