@@ -123,6 +123,9 @@ def _titles(on_page: list["Section"]) -> dict[str, str]:
 # --------------------------------------------------------------------------- the registry
 _sections: list[weakref.ref] = []
 _lock = threading.RLock()
+# Set by page_header(): on a lesson page, the sections after the first are built when they come into
+# view (widgets/views/lazy.py). Off for Python code that builds sections itself; LESSONS_LAZY=0 turns it off.
+lazy = False
 
 
 def register(section: "Section") -> None:
@@ -323,4 +326,6 @@ def other_language_address(address: str, lang: str) -> str:
 
 def page_header(lang: str = "en") -> ipw.Widget:
     """A lesson's first cell: the link button, the language switch, and what a link could not set."""
+    global lazy
+    lazy = os.environ.get("LESSONS_LAZY", "1") != "0"
     return PageHeader(lang).widget

@@ -30,7 +30,7 @@ import ipywidgets as ipw
 import plotly.graph_objects as go
 
 from widgets import ui
-from widgets.views import i18n, page
+from widgets.views import i18n, lazy, page, theme
 
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
@@ -202,22 +202,71 @@ class Section:
         i18n.catalogue(lang)                 # an unknown language is refused here, with the choices
         self.lang = lang
         self.status = ipw.HTML("")
+        self.figures: dict[str, go.FigureWidget] = {}
+        self.lock = threading.RLock()
+        self.from_link: dict[str, Any] = {}
+        self.ignored: list[str] = []
+        self._values = values
+        if page.lazy and page.sections():    # below the first section of a lesson page: widgets/views/lazy.py
+            self._state = "waiting"
+            self.placeholder = lazy.Placeholder(text=self.t("common.lazy_section"))
+            self.placeholder.observe(ui.guarded(self._on_visible, self.status, lang), names="visible")
+            self.widget = self._frame([self.placeholder])
+        else:
+            self.widget = self._frame(self._build_now())
+        page.register(self)
+
+    def _build_now(self) -> list[ipw.Widget]:
+        """build(), the link's and the caller's values, the observers, the first update; the layout."""
+        self._state = "building"
         self.controls: dict[str, Control] = {}
         self.buttons: dict[str, ipw.Button] = {}
-        self.figures: dict[str, go.FigureWidget] = {}
         self.traces: dict[str, Any] = {}
-        self.lock = threading.RLock()
         self.task: SectionTask | None = None
         self.build()
         self.from_link = page.values_from_environment(self)
-        self.ignored = self.set_values({**self.from_link, **values})
+        self.ignored = self.set_values({**self.from_link, **self._values})
         for c in self.controls.values():
             c.widget.observe(self._on_change(c.name), names="value")
         with self.lock:
             self.update(None)
         self._say_ignored()
-        self.widget = self._frame(self.layout())
-        page.register(self)
+        self._state = "built"
+        return self.layout()
+
+    # ---- a lazy section (widgets/views/lazy.py)
+    @property
+    def built(self) -> bool:
+        return self._state == "built"
+
+    def ensure_built(self) -> None:
+        """Build a lazy section now, in the kernel; its box keeps the placeholder until it comes into view."""
+        if self._state != "waiting":
+            return
+        with self.lock:
+            self._content = self._build_now()
+        theme.apply(theme.current(), self.figures.values())   # in the page's theme, as page.register does
+
+    def _on_visible(self, _change=None) -> None:
+        """The placeholder came into view: build (if a link has not already) and show the section."""
+        if not self.placeholder.visible or self.placeholder not in self.widget.children:
+            return
+        try:
+            self.ensure_built()
+            content = self._content
+        except Exception:
+            self._state = "failed"
+            self.widget.children = [*self._head, self.status]
+            raise                            # guarded: one line in the status shown above, the traceback logged
+        self.widget.children = [*self._head, *content]
+
+    def __getattr__(self, attr: str) -> Any:
+        # Reached only for an attribute not set yet: on a lazy section waiting to be built, one that
+        # build() sets (controls, task, a figure's handle ...). Python code that asks for it gets it built.
+        if attr.startswith("_") or self.__dict__.get("_state") != "waiting":
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {attr!r}")
+        self.ensure_built()
+        return getattr(self, attr)
 
     # ---- what a section writes
     def build(self) -> None:
@@ -293,6 +342,8 @@ class Section:
 
     def set_values(self, values: dict[str, Any]) -> list[str]:
         """Set controls from `values`; return one reason per value ignored (the default is kept)."""
+        if not values:
+            return []                        # nothing to set: a lazy section stays unbuilt
         ignored = []
         for name, raw in values.items():
             c = self.controls.get(name)
@@ -359,10 +410,9 @@ class Section:
 
     # ---- the box on the page
     def _frame(self, children: list[ipw.Widget]) -> ipw.VBox:
-        if self.heading:
-            children = [ipw.HTML(f"<h3 style='margin:6px 0'>{html.escape(self.heading_text())}</h3>"), *children]
+        self._head = [ipw.HTML(f"<h3 style='margin:6px 0'>{html.escape(self.heading_text())}</h3>")] if self.heading else []
         layout = ipw.Layout(border="1px solid #ddd", padding="8px", margin="6px 0") if self.framed else ipw.Layout()
-        box = ipw.VBox(children, layout=layout)
+        box = ipw.VBox([*self._head, *children], layout=layout)
         for cls in ("lesson-section", f"section-{self.name}", *self.css):
             box.add_class(cls)
         return box

@@ -1,0 +1,91 @@
+"""Sections below the fold are built when they come into view (widgets/views/lazy.py), without a browser:
+what a lesson page's kernel does when the placeholder reports `visible`, a link names a lower section,
+or Python code asks a waiting section for its controls. The browser side: test_lazy_sections_browser.py."""
+import pytest
+
+from widgets.views import lazy, page
+from widgets.views.feature_scaling import ScalingAndLearningRate, TanhLayer, TanhSaturation
+
+
+@pytest.fixture
+def lesson1_page(monkeypatch):
+    """Lesson 1 as its notebook builds it: page_header() first, then its three sections."""
+    page.reset()
+    monkeypatch.delenv("QUERY_STRING", raising=False)
+    monkeypatch.delenv("LESSONS_LAZY", raising=False)
+    monkeypatch.setattr(page, "lazy", False)
+    page.page_header()
+    assert page.lazy
+    secs = [TanhSaturation(), TanhLayer(), ScalingAndLearningRate()]
+    yield secs
+    page.reset()
+
+
+def _placeholder_shown(s) -> bool:
+    return any(isinstance(w, lazy.Placeholder) for w in s.widget.children)
+
+
+def test_only_the_first_section_is_built_on_a_lesson_page(lesson1_page):
+    tanh, layer, lr = lesson1_page
+    assert tanh.built and not _placeholder_shown(tanh) and tanh.figures
+    for s in (layer, lr):
+        assert not s.built and _placeholder_shown(s) and s.figures == {}
+        assert "Preparing this section" in s.placeholder.text
+        assert "lesson-section" in s.widget._dom_classes and f"section-{s.name}" in s.widget._dom_classes
+
+
+def test_coming_into_view_builds_the_section_and_puts_it_in_place(lesson1_page):
+    _, layer, _ = lesson1_page
+    layer.placeholder.visible = True
+    assert layer.built and not _placeholder_shown(layer)
+    assert layer.figures and all(f in layer.widget.children or _inside(layer.widget, f) for f in layer.figures.values())
+    before = layer.numbers.value
+    layer.controls["units"].widget.value = 16       # it answers
+    assert layer.numbers.value != before and layer.status.value == ""
+
+
+def _inside(box, w) -> bool:
+    return any(c is w or (hasattr(c, "children") and _inside(c, w)) for c in getattr(box, "children", ()))
+
+
+def test_python_that_asks_a_waiting_section_for_its_controls_gets_it_built_but_not_shown(lesson1_page):
+    _, layer, lr = lesson1_page
+    assert lr.values()["steps"] == lr.controls["steps"].default
+    assert lr.built and _placeholder_shown(lr)       # built in the kernel; shown when it comes into view
+    lr.placeholder.visible = True
+    assert not _placeholder_shown(lr) and _inside(lr.widget, lr.controls["steps"].widget)
+    assert not layer.built                           # nothing else was built on the way
+
+
+def test_a_link_to_a_lower_section_opens_it_in_that_state_and_reports_a_refused_value(lesson1_page):
+    _, layer, lr = lesson1_page
+    header = page.PageHeader()
+    header.apply("lr.steps=20&units=abc")
+    assert lr.values()["steps"] == 20 and layer.values()["units"] == layer.controls["units"].default
+    assert "units" in header.message.value and "not a number" in header.message.value
+    lr.placeholder.visible = True
+    assert lr.controls["steps"].value == 20 and not _placeholder_shown(lr)
+
+
+def test_an_empty_link_builds_nothing(lesson1_page):
+    _, layer, lr = lesson1_page
+    page.PageHeader().apply("")
+    assert not layer.built and not lr.built
+
+
+def test_sections_built_by_python_code_are_built_at_once():
+    page.reset()
+    assert not page.lazy or pytest.fail("page.lazy left on by another test")
+    secs = [TanhSaturation(), TanhLayer()]
+    assert all(s.built and not _placeholder_shown(s) for s in secs)
+    page.reset()
+
+
+def test_lessons_lazy_0_turns_it_off(monkeypatch):
+    page.reset()
+    monkeypatch.setattr(page, "lazy", False)
+    monkeypatch.setenv("LESSONS_LAZY", "0")
+    page.page_header()
+    secs = [TanhSaturation(), TanhLayer()]
+    assert all(s.built for s in secs)
+    page.reset()
