@@ -3,18 +3,27 @@ against a bare ipywidgets page served the same way in the same run, and slider l
 complete redraw for every slider on every lesson.
 
     python benchmarks/dashboards.py [--moves 10] [--repeats 2] [--smoke]
+    python benchmarks/dashboards.py --only latency --lessons 1,2 [--slider "batch size"] [--ref HEAD~3]
 
 - Time-to-interactive (cold browser cache, a fresh context per page): from navigation until the
   first section's figure is drawn AND a first slider press has changed a figure (the kernel answered).
   The bare page: an IntSlider whose value a kernel-side observer copies into a label.
   Routes: `preheated` = standalone Voila with `make serve`'s settings (pre-heated pool, waited for);
   `jupyter_server` = Jupyter Server's /voila/render route (as on Binder: no pre-heat).
-- Slider latency, measured inside the page by a MutationObserver over the whole document: from the
-  key press to the last DOM mutation before 300 ms of quiet (`complete`), and to the first mutation in
-  a figure (`first_change`, the earlier method). The driver presses a key, then awaits one in-page
-  promise that resolves when the page has been quiet for 300 ms: it never polls while the page redraws.
+- Slider latency, measured inside the page by one MutationObserver (WATCH below). Sections are visited
+  in page order, each scrolled into view and left to settle first (a lazy section is built then).
+  `complete`: from the key press to the last mutation inside a figure the press redrew, the record
+  closing only after 300 ms with no figure mutation *once a figure has changed* (the handle and its
+  readout, which move at once, cannot close it); a slider whose first press changed its section but no
+  figure is timed to its section's status/numbers instead (`timed` = section). A press that changed no
+  figure within --timeout-ms is counted as `no change`, never as a fast press. `first_change`: the first
+  mutation in a figure (the earlier method), kept beside it. The driver presses a key, then awaits one
+  in-page promise per press: it never polls while the page redraws.
+- `--ref REF` measures the same sliders on a second Voila server running git REF's code (exported
+  with `git archive`, imported through PYTHONPATH), pages alternated: before/after under one load.
 
-Writes dashboards.{json,md} into --out (default benchmarks/results/), with the load average at start and end.
+Writes dashboards.{json,md} into --out (default benchmarks/results/), with the load average at start
+and end; a limited run (--only, --lessons, --slider, --ref) writes dashboards_<only>.{json,md} instead.
 """
 from __future__ import annotations
 
@@ -42,37 +51,73 @@ QUIET_MS = 300
 FIGURE = ".js-plotly-plot .main-svg"
 VIEWPORT = {"width": 1400, "height": 1000}
 
-# One observer over the whole document. A key press arms a record; every mutation stamps it; 300 ms
-# with no mutation closes it (complete = the last stamp). `__quiet()` is the promise the driver awaits.
+# One observer over the whole document. A key press on a slider arms a record; mutations stamp it by
+# where they fall: inside a figure (`.js-plotly-plot`), elsewhere in the pressed slider's section (its
+# status, numbers and other controls: the `section` scope), or anywhere (the pressed slider's own
+# handle and readout included). The quiet window counts only once a figure has changed (or, in
+# `section` mode, for sliders that draw no figure, once the section outside the slider has changed):
+# the handle moving and its readout changing never close the record. `complete` (`last`) is the last
+# mutation inside a figure (section mode: in the section) before `quietMs` with none. A press that
+# changed no figure (nor, in section mode, the section) within the driver's timeout is closed as
+# `nothing` (or `no_figure`): reported as such, never as a fast press. `__quiet(maxMs)` is the one
+# promise the driver awaits per press; `__settle(quietMs, maxMs)` waits for any quiet (after a scroll).
 WATCH = """(quietMs) => {
   if (window.__watch) return;
-  window.__watch = true; window.__rec = null; window.__done = [];
-  let timer = null, resolveQuiet = null;
-  const close = () => {
-    const r = window.__rec; window.__rec = null; timer = null;
-    if (r) window.__done.push(r);
+  window.__watch = true; window.__rec = null; window.__done = []; window.__mode = 'figure';
+  let timer = null, resolveQuiet = null, settle = null;
+  const el = n => n && (n.nodeType === 1 ? n : n.parentElement);
+  const close = (end) => {
+    const r = window.__rec; window.__rec = null; clearTimeout(timer); timer = null;
+    if (r) {
+      r.end = end;
+      r.last = r.first_fig !== null ? r.last_fig : (r.mode === 'section' ? r.last_section : null);
+      r.scope = r.first_fig !== null ? 'figure' : (r.last_section !== null ? 'section' : 'nothing');
+      delete r._slider; delete r._section; r.figures = r._figs.size; delete r._figs;
+      window.__done.push(r);
+    }
     if (resolveQuiet) { const f = resolveQuiet; resolveQuiet = null; f(r); }
   };
-  const arm = () => { clearTimeout(timer); timer = setTimeout(close, quietMs); };
-  document.addEventListener('keydown', () => {
-    if (window.__rec) close();
-    window.__rec = {t0: performance.now(), first: null, first_fig: null, last: null, n: 0, n_fig: 0};
-    arm();
+  const arm = () => { clearTimeout(timer); timer = setTimeout(() => close('quiet'), quietMs); };
+  document.addEventListener('keydown', (ev) => {
+    if (window.__rec) close('next_press');
+    const h = el(ev.target);
+    window.__rec = {t0: performance.now(), mode: window.__mode, first: null, last_any: null,
+                    first_fig: null, last_fig: null, first_section: null, last_section: null, last: null,
+                    n: 0, n_fig: 0, _slider: h && h.closest('.widget-slider'),
+                    _section: h && h.closest('.lesson-section'), _figs: new Set()};
   }, true);
   new MutationObserver((muts) => {
+    if (settle) settle.arm();
     const r = window.__rec; if (!r) return;
     const t = performance.now() - r.t0;
-    r.n += muts.length; if (r.first === null) r.first = t; r.last = t;
-    if (muts.some(m => m.target.closest && m.target.closest('.js-plotly-plot') ||
-                       m.target.parentElement && m.target.parentElement.closest('.js-plotly-plot'))) {
-      r.n_fig += 1; if (r.first_fig === null) r.first_fig = t;
+    r.n += muts.length; if (r.first === null) r.first = t; r.last_any = t;
+    let counts = false;
+    for (const m of muts) {
+      const e = el(m.target); if (!e) continue;
+      const fig = e.closest('.js-plotly-plot');
+      if (fig) {
+        r.n_fig += 1; r._figs.add(fig); counts = true;
+        if (r.first_fig === null) r.first_fig = t;
+        r.last_fig = t;
+      } else if (r._section && r._section.contains(e) && !(r._slider && r._slider.contains(e))) {
+        if (r.first_section === null) r.first_section = t;
+        r.last_section = t;
+        if (r.mode === 'section' || r.first_fig !== null) counts = true;
+      }
     }
-    arm();
+    if (counts) arm();
   }).observe(document.documentElement, {subtree: true, childList: true, attributes: true, characterData: true});
   window.__quiet = (maxMs) => new Promise(res => {
     if (!window.__rec) { res(window.__done[window.__done.length - 1] || null); return; }
     resolveQuiet = res;
-    setTimeout(() => { if (resolveQuiet === res) { resolveQuiet = null; res({timeout: true}); } }, maxMs);
+    setTimeout(() => { if (resolveQuiet === res) close('timeout'); }, maxMs);
+  });
+  window.__settle = (qMs, maxMs) => new Promise(res => {
+    const t0 = performance.now(); let tq = null;
+    const done = (ok) => { clearTimeout(tq); clearTimeout(tmax); settle = null; res({quiet: ok, ms: performance.now() - t0}); };
+    settle = {arm: () => { clearTimeout(tq); tq = setTimeout(() => done(true), qMs); }};
+    settle.arm();
+    const tmax = setTimeout(() => done(false), maxMs);
   });
 }"""
 
@@ -153,52 +198,93 @@ def time_to_interactive(browser, url: str, name: str, slider: int | None) -> dic
 
 
 def move_slider(page, handle, moves: int, max_ms: int = 5000) -> list[dict]:
-    """`moves` presses, 3 one way then 3 back, each followed by waiting in the page for 300 ms of quiet."""
+    """`moves` presses, 3 one way then 3 back, each followed by one in-page await of its record
+    (closed by 300 ms of quiet after a figure changed, or by `max_ms`). A slider whose first press
+    changed its section but no figure is pressed on in `section` mode (its status/readout is timed)."""
     records = []
     first = _direction(handle)
     back = "ArrowLeft" if first == "ArrowRight" else "ArrowRight"
+    page.evaluate("window.__mode = 'figure'")
     for k in range(moves):
         handle.focus()
         handle.press(first if (k // 3) % 2 == 0 else back)
-        r = page.evaluate(f"window.__quiet({max_ms})")
-        records.append(r or {})
+        r = page.evaluate(f"window.__quiet({max_ms})") or {}
+        records.append(r)
+        if k == 0 and r.get("scope") == "section":
+            page.evaluate("window.__mode = 'section'")
+            records[0] = {**r, "last": r.get("last_section"), "mode": "section"}
+    page.evaluate("window.__mode = 'figure'")
     return records
 
 
-def slider_latencies(browser, url: str, moves: int, max_sliders: int = 1000) -> list[dict]:
-    """Complete-redraw and first-change latency for every visible slider on the page."""
+def sections_in_view(page, settle_ms: int = 30_000):
+    """Each `.lesson-section` in page order, scrolled into view and settled (a lazy section is built
+    when it comes into view): yields (section index, its name, its locator)."""
+    sections = page.locator(".lesson-section")
+    j = 0
+    while j < sections.count():
+        sec = sections.nth(j)
+        sec.scroll_into_view_if_needed()
+        page.evaluate(f"window.__settle(600, {settle_ms})")
+        cls = sec.get_attribute("class") or ""
+        name = next((c[len("section-"):] for c in cls.split() if c.startswith("section-")), str(j))
+        yield j, name, sec
+        j += 1
+
+
+def slider_latencies(browser, url: str, moves: int, max_sliders: int = 1000, only: str | None = None,
+                     max_ms: int = 5000) -> list[dict]:
+    """Complete-redraw and first-change latency for every slider on the page, section by section
+    (each scrolled into view first). `only`: sliders whose label or section contains this text."""
     ctx, page = new_page(browser)
-    out = []
+    out: list[dict] = []
+    i = 0
     try:
         page.goto(url, wait_until="commit", timeout=300_000)
         page.wait_for_selector(FIGURE, timeout=300_000, state="attached")
-        page.wait_for_timeout(3000)
         page.evaluate(WATCH, QUIET_MS)
-        handles = page.locator(".widget-slider .noUi-handle")
-        for i in range(min(handles.count(), max_sliders)):
-            h = handles.nth(i)
-            label = page.locator(".widget-slider").nth(i).locator(".widget-label").inner_text().strip()
-            if not h.is_visible():
-                out.append({"slider": i, "label": label, "skipped": "not visible"})
-                continue
-            h.scroll_into_view_if_needed()
-            page.wait_for_timeout(600)
-            page.evaluate(f"window.__quiet({3000})")   # whatever the scroll set off has settled
-            recs = move_slider(page, h, moves)
-            out.append(summarise(i, label, recs))
+        page.evaluate("window.__settle(1000, 30000)")
+        for _j, section, sec in sections_in_view(page):
+            handles = sec.locator(".widget-slider .noUi-handle")
+            for k in range(handles.count()):
+                if i >= max_sliders:
+                    return out
+                h = handles.nth(k)
+                label = sec.locator(".widget-slider").nth(k).locator(".widget-label").inner_text().strip()
+                if only and only.lower() not in f"{section} {label}".lower():
+                    i += 1
+                    continue
+                if not h.is_visible():
+                    out.append({"slider": i, "section": section, "label": label, "skipped": "not visible"})
+                    i += 1
+                    continue
+                h.scroll_into_view_if_needed()
+                page.evaluate("window.__settle(300, 3000)")   # whatever the scroll set off has settled
+                out.append(summarise(i, label, move_slider(page, h, moves, max_ms), section))
+                i += 1
     finally:
         page.close(run_before_unload=True)
         ctx.close()
     return out
 
 
-def summarise(i: int, label: str, recs: list[dict]) -> dict:
+def summarise(i: int, label: str, recs: list[dict], section: str = "") -> dict:
+    """Per slider: `complete` over the presses that redrew a figure (or, for a slider that draws no
+    figure, changed its section: `timed` says which), `first_change` (first mutation in a figure)
+    beside it, and the presses that changed nothing within the timeout, counted apart."""
     moved = [r for r in recs if r.get("first") is not None]
-    drew = [r for r in moved if r.get("first_fig") is not None]
-    row = {"slider": i, "label": label, "moves": len(recs), "changed_page": len(moved),
-           "changed_figure": len(drew), "never_quiet": sum(1 for r in recs if r.get("timeout"))}
-    if moved:
-        complete = [r["last"] for r in moved]
+    drew = [r for r in recs if r.get("first_fig") is not None]
+    by_section = [r for r in recs if r.get("first_fig") is None and r.get("last_section") is not None
+                  and r.get("mode") == "section"]
+    row = {"slider": i, "section": section, "label": label, "moves": len(recs), "changed_page": len(moved),
+           "changed_figure": len(drew), "changed_section_only": len(by_section),
+           "changed_nothing": sum(1 for r in recs if r.get("scope") == "nothing"),
+           "never_quiet": sum(1 for r in recs if r.get("end") == "timeout" and r.get("first_fig") is not None),
+           "figures_per_press": max((r.get("figures", 0) for r in drew), default=0),
+           "timed": "figure" if drew else ("section" if by_section else "nothing")}
+    timed = drew or by_section
+    if timed:
+        complete = [r["last"] for r in timed if r.get("last") is not None]
         row.update(complete_p50_ms=pct(complete, 0.5), complete_p95_ms=pct(complete, 0.95))
     if drew:
         first = [r["first_fig"] for r in drew]
@@ -285,15 +371,47 @@ def measure_tti(browser, route: str, serve_pages, repeats: int, first_slider: di
     return rows
 
 
-def run_latency(browser, names: list[str], moves: int, tmp: Path, max_sliders: int) -> dict[str, list[dict]]:
-    port = free_port()
-    proc = start_voila(port, tmp / "voila-latency.log")
-    url = f"http://127.0.0.1:{port}"
+def export_ref(ref: str, tmp: Path) -> Path:
+    """The course's code at git `ref` (widgets/, notebooks/, etc/, share/) in a folder of its own,
+    without touching the working tree or the git index: `git archive | tar -x`."""
+    dest = tmp / f"ref-{ref.replace('/', '_')}"
+    dest.mkdir()
+    arch = subprocess.run(["git", "archive", ref, "widgets", "notebooks", "etc", "share"], cwd=REPO,
+                          check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=arch, check=True)
+    return dest
+
+
+def start_voila_at(root: Path, port: int, log_path: Path) -> subprocess.Popen:
+    """start_voila's server, over `root`'s notebooks and importing `root`'s widgets package."""
+    cmd = [str(Path(sys.executable).parent / "voila"), str(root / "notebooks"), "--no-browser",
+           f"--port={port}", "--Voila.ip=127.0.0.1"]
+    env = course_env(LESSONS_PREHEAT="0", PYTHONPATH=str(root))
+    return subprocess.Popen(cmd, cwd=root, stdout=open(log_path, "w"), stderr=subprocess.STDOUT, env=env)
+
+
+def run_latency(browser, names: list[str], moves: int, tmp: Path, max_sliders: int, only: str | None = None,
+                ref: str | None = None, max_ms: int = 5000) -> tuple[dict[str, list[dict]], dict[str, list[dict]] | None]:
+    """Every slider of each lesson on a Voila server of the working tree and, with `ref`, on one of
+    that git ref's code, page by page alternately (the same load for both)."""
+    servers = []
     try:
-        wait_http(url + "/", 60, proc)
-        return {n: slider_latencies(browser, f"{url}/voila/render/{n}.ipynb", moves, max_sliders) for n in names}
+        port = free_port()
+        servers.append(("now", start_voila(port, tmp / "voila-latency.log"), f"http://127.0.0.1:{port}"))
+        if ref:
+            root, port = export_ref(ref, tmp), free_port()
+            servers.append(("ref", start_voila_at(root, port, tmp / "voila-ref.log"), f"http://127.0.0.1:{port}"))
+        for _, proc, url in servers:
+            wait_http(url + "/", 60, proc)
+        out: dict[str, dict[str, list[dict]]] = {tag: {} for tag, _, _ in servers}
+        for n in names:
+            for k, (tag, _, url) in enumerate(servers[::-1] if names.index(n) % 2 else servers):
+                out[tag][n] = slider_latencies(browser, f"{url}/voila/render/{n}.ipynb", moves, max_sliders, only,
+                                                max_ms)
+        return out["now"], out.get("ref")
     finally:
-        stop(proc)
+        for _, proc, _ in servers:
+            stop(proc)
 
 
 def run_jupyter_server(browser, names, bare_dir: Path, tmp: Path, repeats: int, first_slider: dict) -> dict:
@@ -349,23 +467,44 @@ def first_figure_slider(rows: list[dict]) -> int | None:
     return next((r["slider"] for r in rows if r.get("changed_figure")), None)
 
 
+def lesson_names(spec: str | None) -> list[str]:
+    """`--lessons 1,02_batch_norm` → the lessons named (by number or name), in course order."""
+    if not spec:
+        return LESSONS
+    want = [w.strip() for w in spec.split(",") if w.strip()]
+    picked = [n for n in LESSONS if any(n == w or n.split("_")[0].lstrip("0") == w.lstrip("0") for w in want)]
+    if len(picked) != len(want):
+        raise SystemExit(f"--lessons {spec!r}: choose from {', '.join(LESSONS)} (or their numbers)")
+    return picked
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--moves", type=int, default=10, help="key presses per slider")
     ap.add_argument("--repeats", type=int, default=2, help="time-to-interactive rounds per route")
     ap.add_argument("--smoke", action="store_true", help="lesson 1 and the bare page only, few moves, one round")
-    ap.add_argument("--out", default=str(REPO / "benchmarks" / "results"), help="folder for dashboards.{json,md}")
+    ap.add_argument("--only", choices=["all", "latency", "tti"], default="all",
+                    help="latency: slider latency only; tti: time-to-interactive only")
+    ap.add_argument("--lessons", help="comma-separated lessons, by number or name (default: all)")
+    ap.add_argument("--slider", help="only sliders whose section name or label contains this text")
+    ap.add_argument("--ref", help="also measure every slider on a second server running this git ref's code "
+                                  "(e.g. HEAD~3), page by page alternately: before/after in one run")
+    ap.add_argument("--timeout-ms", type=int, default=5000, help="a press that changed no figure by then changed nothing")
+    ap.add_argument("--out", default=str(REPO / "benchmarks" / "results"), help="folder for the report")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
-    lessons = LESSONS[:1] if args.smoke else LESSONS
+    lessons = LESSONS[:1] if args.smoke else lesson_names(args.lessons)
     names = lessons if args.smoke else [INDEX, *lessons]
     moves, repeats = (3, 1) if args.smoke else (args.moves, args.repeats)
+    limited = args.only != "all" or args.lessons or args.slider or args.ref
+    stem = "dashboards" if not limited else f"dashboards_{args.only}"   # a limited run never replaces the full report
     report = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
                          f"{psutil.virtual_memory().total / 2**30:.0f} GiB; headless Debian chromium",
               "load_average_start": load(), "smoke": args.smoke, "moves_per_slider": moves,
-              "repeats": repeats, "quiet_ms": QUIET_MS,
+              "repeats": repeats, "quiet_ms": QUIET_MS, "press_timeout_ms": args.timeout_ms,
+              "only": args.only, "lessons": lessons, "slider_filter": args.slider, "ref": args.ref,
               "goals": {"tti_preheated_ratio": 1.5, "tti_jupyter_server_ratio": 2.5, "complete_p95_ms": 50}}
     tmp = Path(tempfile.mkdtemp())
     bare_dir = tmp / "bare"
@@ -375,19 +514,26 @@ def main() -> None:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
         try:
-            sliders = run_latency(browser, lessons, moves, tmp, 2 if args.smoke else 1000)
-            first = {BARE: 0, **{n: first_figure_slider(rows) for n, rows in sliders.items()}}
-            report["sliders"] = sliders
-            partial(report, Path(args.out))
-            report["tti_jupyter_server"] = run_jupyter_server(browser, names, bare_dir, tmp, repeats, first)
-            report["tti_preheated"] = run_preheated(browser, names, bare_dir, tmp, repeats, first,
-                                                    60 if args.smoke else 420)
+            first: dict = {BARE: 0}
+            if args.only in ("all", "latency"):
+                sliders, before = run_latency(browser, lessons, moves, tmp, 2 if args.smoke else 1000,
+                                              args.slider, args.ref, args.timeout_ms)
+                first.update({n: first_figure_slider(rows) for n, rows in sliders.items()})
+                report["sliders"] = sliders
+                if before is not None:
+                    report["sliders_ref"] = before
+                partial(report, Path(args.out))
+            if args.only in ("all", "tti"):
+                first.update({n: first.get(n, 0) for n in lessons})
+                report["tti_jupyter_server"] = run_jupyter_server(browser, names, bare_dir, tmp, repeats, first)
+                report["tti_preheated"] = run_preheated(browser, names, bare_dir, tmp, repeats, first,
+                                                        60 if args.smoke else 420)
         finally:
             browser.close()
     report["load_average_end"] = load()
     report["minutes"] = round((time.monotonic() - t0) / 60, 1)
     report["verdict"] = verdict(report)
-    write(report, Path(args.out))
+    write(report, Path(args.out), stem)
 
 
 def partial(report: dict, out: Path) -> None:
@@ -398,8 +544,8 @@ def partial(report: dict, out: Path) -> None:
 
 def verdict(r: dict) -> dict:
     g = r["goals"]
-    ratio = lambda k: [v.get("ratio_to_bare", 99) for n, v in r[k].items() if not n.startswith("_") and n != BARE]  # noqa: E731
-    p95 = [s["complete_p95_ms"] for rows in r["sliders"].values() for s in rows if "complete_p95_ms" in s]
+    ratio = lambda k: [v.get("ratio_to_bare", 99) for n, v in r.get(k, {}).items() if not n.startswith("_") and n != BARE]  # noqa: E731
+    p95 = [s["complete_p95_ms"] for rows in r.get("sliders", {}).values() for s in rows if "complete_p95_ms" in s]
     return {"tti_preheated_met": bool(ratio("tti_preheated")) and max(ratio("tti_preheated")) <= g["tti_preheated_ratio"],
             "tti_jupyter_server_met": bool(ratio("tti_jupyter_server"))
             and max(ratio("tti_jupyter_server")) <= g["tti_jupyter_server_ratio"],
@@ -407,17 +553,9 @@ def verdict(r: dict) -> dict:
             "quiet_machine": r["load_average_start"][0] < 1.0}
 
 
-def write(r: dict, out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "dashboards.json").write_text(json.dumps(r, indent=2) + "\n")
-    (out / "dashboards.partial.json").unlink(missing_ok=True)
+def tti_lines(r: dict) -> list[str]:
     v = r["verdict"]
-    lines = [f"# Dashboard speed ({r['date']})", "",
-             f"Machine: {r['machine']}. Load average (1/5/15 min) {r['load_average_start']} at the start, "
-             f"{r['load_average_end']} at the end ({r['minutes']} min)."
-             + ("" if v["quiet_machine"] else " **Not a quiet machine** (1-min load >= 1 at the start): the "
-                "issue's targets are to be judged on a quiet machine; these numbers are an upper bound."), "",
-             "## Time-to-interactive (first figure drawn and a first slider press answered; median of "
+    lines = ["## Time-to-interactive (first figure drawn and a first slider press answered; median of "
              f"{r['repeats']} rounds, cold browser cache)", "",
              "| page | pre-heated (s) | ratio to bare (goal <= 1.5) | Jupyter Server /voila/render (s) | ratio to bare (goal <= 2.5) |",
              "|---|---|---|---|---|"]
@@ -428,22 +566,63 @@ def write(r: dict, out: Path) -> None:
             lines.append(f"| {n} | {a.get('tti_s', a.get('error'))} | | {b.get('tti_s', b.get('error'))} | |")
             continue
         lines.append(f"| {n} | {a.get('tti_s', '–')} | {a.get('ratio_to_bare', '')} | {b['tti_s']} | {b.get('ratio_to_bare', '')} |")
-    lines += ["", f"Targets: pre-heated {'met' if v['tti_preheated_met'] else 'NOT met'}; Jupyter Server route "
-              f"{'met' if v['tti_jupyter_server_met'] else 'NOT met'}.", "",
-              f"## Slider latency, every slider ({r['moves_per_slider']} presses each; in the page: key press to the "
-              f"last DOM mutation before {r['quiet_ms']} ms of quiet, and to the first change in a figure)", "",
-              "| lesson | slider | label | complete p50 (ms) | complete p95 (ms) | first change p50 | first change p95 | presses that drew a figure |",
-              "|---|---|---|---|---|---|---|---|"]
-    for n, rows in r["sliders"].items():
-        for s in rows:
+    return lines + ["", f"Targets: pre-heated {'met' if v['tti_preheated_met'] else 'NOT met'}; Jupyter Server route "
+                    f"{'met' if v['tti_jupyter_server_met'] else 'NOT met'}.", ""]
+
+
+def _cell(s: dict | None, key: str) -> str:
+    return "–" if not s or key not in s else str(s[key])
+
+
+def slider_lines(r: dict) -> list[str]:
+    ref = r.get("sliders_ref")
+    before = (f" | before ({r['ref']}) p50 | before p95" if ref else "")
+    lines = [f"## Slider latency, every slider ({r['moves_per_slider']} presses each, measured in the page)", "",
+             "`complete`: from the key press to the last DOM mutation inside a figure the press redrew, once "
+             f"{r['quiet_ms']} ms have passed with no mutation in a figure (the slider's own handle and readout "
+             "never close the window). A slider that draws no figure is timed to the last change in its section "
+             "(status, numbers) outside the slider (`timed` = section). A press that changed no figure within "
+             f"{r['press_timeout_ms']} ms is counted under `no change`, not timed. `first change`: the first "
+             "mutation in a figure (the earlier method), for continuity."
+             + (f" `before`: the same sliders on a second server running git `{r['ref']}`, pages alternated "
+                "with this one's in the same run." if ref else ""), "",
+             "| lesson | section | slider | label | timed | complete p50 (ms) | complete p95 (ms) | first change p50 | "
+             "first change p95 | presses that drew a figure | no change" + before + " |",
+             "|---|---|---|---|---|---|---|---|---|---|---" + ("|---|---" if ref else "") + "|"]
+    for n, rows in r.get("sliders", {}).items():
+        old = {(s.get("section"), s["label"], k): s for k, s in enumerate(ref.get(n, []))} if ref else {}
+        for k, s in enumerate(rows):
+            head = f"| {n} | {s.get('section', '')} | {s['slider']} | {s['label'].replace('|', chr(92) + '|')} |"
             if "skipped" in s:
-                lines.append(f"| {n} | {s['slider']} | {s['label']} | skipped: {s['skipped']} | | | | |")
+                lines.append(f"{head} skipped: {s['skipped']} | | | | | | |" + (" | |" if ref else ""))
                 continue
-            lines.append(f"| {n} | {s['slider']} | {s['label']} | {s.get('complete_p50_ms', '–')} | "
-                         f"{s.get('complete_p95_ms', '–')} | {s.get('first_change_p50_ms', '–')} | "
-                         f"{s.get('first_change_p95_ms', '–')} | {s['changed_figure']}/{s['moves']} |")
-    lines += ["", f"Target complete-redraw p95 <= 50 ms on every slider: {'met' if v['complete_p95_met'] else 'NOT met'}."]
-    (out / "dashboards.md").write_text("\n".join(lines) + "\n")
+            b = old.get((s.get("section"), s["label"], k))
+            lines.append(f"{head} {s.get('timed', '')} | {_cell(s, 'complete_p50_ms')} | {_cell(s, 'complete_p95_ms')} | "
+                         f"{_cell(s, 'first_change_p50_ms')} | {_cell(s, 'first_change_p95_ms')} | "
+                         f"{s['changed_figure']}/{s['moves']} | {s.get('changed_nothing', 0)}"
+                         + (f" | {_cell(b, 'complete_p50_ms')} | {_cell(b, 'complete_p95_ms')}" if ref else "") + " |")
+    v = r["verdict"]
+    return lines + ["", f"Target complete-redraw p95 <= 50 ms on every slider: {'met' if v['complete_p95_met'] else 'NOT met'}."]
+
+
+def write(r: dict, out: Path, stem: str = "dashboards") -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{stem}.json").write_text(json.dumps(r, indent=2) + "\n")
+    (out / "dashboards.partial.json").unlink(missing_ok=True)
+    v = r["verdict"]
+    lines = [f"# Dashboard speed ({r['date']})", "",
+             f"Machine: {r['machine']}. Load average (1/5/15 min) {r['load_average_start']} at the start, "
+             f"{r['load_average_end']} at the end ({r['minutes']} min)."
+             + ("" if v["quiet_machine"] else " **Not a quiet machine** (1-min load >= 1 at the start): the "
+                "issue's targets are to be judged on a quiet machine; these numbers are an upper bound."), ""]
+    if r["only"] != "all" or r.get("slider_filter") or r["lessons"] != LESSONS:
+        lines += [f"A limited run: --only {r['only']}, lessons {', '.join(r['lessons'])}"
+                  + (f", sliders matching {r['slider_filter']!r}" if r.get("slider_filter") else "") + ".", ""]
+    if "tti_preheated" in r:
+        lines += tti_lines(r)
+    if "sliders" in r:
+        lines += slider_lines(r)
+    (out / f"{stem}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
