@@ -45,8 +45,20 @@ def _build_template(theme: str) -> go.layout.Template:
     return t
 
 
-for _theme, _name in TEMPLATES.items():
-    pio.templates[_name] = _build_template(_theme)
+def _registered(theme: str) -> str:
+    """The template's name, registered with plotly on first use (not at import: the first
+    go.layout.Template builds plotly's layout validators, ~0.13 s of a page's start that a page
+    without figures, the landing page, never needs; after a figure exists it costs ~7 ms)."""
+    name = TEMPLATES[theme]
+    if name not in _registered_names:
+        with _lock:
+            if name not in _registered_names:
+                pio.templates[name] = _build_template(theme)
+                _registered_names.add(name)
+    return name
+
+
+_registered_names: set[str] = set()
 
 
 def normalise(theme: str | None) -> str:
@@ -65,7 +77,7 @@ def current() -> str:
 
 def template(theme: str | None = None) -> str:
     """The name of the course's plotly template for `theme` (default: the page's)."""
-    return TEMPLATES[normalise(theme or current())]
+    return _registered(normalise(theme or current()))
 
 
 def track(fig: go.FigureWidget, themed: bool = True) -> go.FigureWidget:
@@ -104,7 +116,7 @@ def style(fig: go.BaseFigure, theme: str) -> None:
     old, new = _INK[_other(theme)], _INK[theme]
     with _batch(fig):
         if getattr(fig, "_course_theme", None) != theme:
-            fig.layout.template = TEMPLATES[theme]
+            fig.layout.template = template(theme)
             fig._course_theme = theme
         for trace in fig.data:
             _swap_ink(trace, old, new)
