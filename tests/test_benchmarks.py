@@ -15,7 +15,8 @@ pytestmark = pytest.mark.slow
 
 def test_there_are_benchmarks():
     names = {p.stem for p in SCRIPTS}
-    assert {"bottleneck_timing", "cpu_default", "train_throughput", "watch_cost", "dashboards", "class_load"} <= names
+    assert {"bottleneck_timing", "cpu_default", "train_throughput", "watch_cost", "dashboards", "class_load",
+            "soak"} <= names
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.stem)
@@ -62,4 +63,14 @@ def check_class_load(r: dict) -> None:
     assert r["server_peak_mib"] >= r["kernel_rss_mib"]["median"] * r["learners"]
 
 
-BROWSER_CHECKS = {"dashboards": check_dashboards, "class_load": check_class_load}
+def check_soak(r: dict) -> None:
+    """Issue 18, item 4: after opens, reloads and Train, then every tab closed, the server is back at its
+    pre-heated baseline within the settle time: no page's kernel left, memory back, no run going."""
+    assert r["loads_ok"] == r["opens"] > 0, r["errors"]
+    assert r["train_pressed"] > 0 and r["distinct_page_kernels"] >= r["opens"] // 2
+    assert r["back_within_settle"], {k: r[k] for k in ("baseline", "at_settle", "final", "back_at_s")}
+    assert r["at_settle"]["kernels"] <= r["baseline"]["kernels"] and r["at_settle"]["busy_kernels"] == 0
+    assert r["page_kernels_left"] == 0
+
+
+BROWSER_CHECKS = {"dashboards": check_dashboards, "class_load": check_class_load, "soak": check_soak}
