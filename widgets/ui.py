@@ -17,7 +17,7 @@ import ipywidgets as ipw
 import plotly.graph_objects as go
 import traitlets
 
-from widgets.views import i18n, palette, theme
+from widgets.views import alive, i18n, palette, theme
 
 log = logging.getLogger("widgets")
 
@@ -195,12 +195,21 @@ class StopRequested(Exception):
     """Raised inside a task when the learner pressed Stop."""
 
 
+def duration(lang: str, seconds: float) -> str:
+    """`seconds` as "30 min" or "90 s" in the page's language (seconds under 5 minutes)."""
+    if seconds >= 300:
+        return i18n.t(lang, "common.minutes", n=round(seconds / 60, 1))
+    return i18n.t(lang, "common.seconds", n=round(seconds, 1))
+
+
 class BackgroundTask:
     """Run long work off the kernel's main thread, with a progress bar, Stop, and a status line.
 
     `work(progress, stop_event)` is called in a worker thread. It calls `progress(fraction, text)`
     now and then and checks `stop_event.is_set()` between steps. Its return value is passed to
     `on_done(result)`; an exception becomes a message (never a traceback on the page).
+    A watchdog (widgets/views/alive.py) sets `stop_event` when the page has gone silent or the run
+    has lasted the longest the server allows, and the status line then says which.
     """
 
     def __init__(self, start_label: str = "Run", stop_label: str = "Stop", lang: str = "en"):
@@ -237,7 +246,13 @@ class BackgroundTask:
         self.bar.value = 0.0
         self.bar.bar_style = ""
         self._set_running(True)
-        stop_event = self.stop_event
+        stop_event, done = self.stop_event, threading.Event()
+        why: list[str] = []   # the watchdog's message, once it has stopped this run
+
+        def halt(kind: str, seconds: float) -> None:
+            why.append(self.halt_message(kind, seconds))
+            stop_event.set()
+            self.status.value = message(why[0])
 
         def target():
             try:
@@ -262,12 +277,23 @@ class BackgroundTask:
                         log.error("on_done failed:\n%s", traceback.format_exc())
                         self.status.value = message(f"{exc}")
             finally:
+                done.set()
+                if why and html.escape(why[0]) not in self.status.value:   # the reason, then what the work said
+                    self.status.value = message(why[0]) + " " + self.status.value
                 self._set_running(False)
             return result
 
         self.thread = threading.Thread(target=target, daemon=True, name="lesson-task")
         self.thread.start()
+        threading.Thread(target=alive.Watchdog().watch, args=(done, halt), daemon=True,
+                         name="lesson-task-watchdog").start()
         return True
+
+    def halt_message(self, kind: str, seconds: float) -> str:
+        """Why the watchdog stopped the run ("page_gone" or "max_run"), in the page's language."""
+        if kind == "max_run":
+            return i18n.t(self.lang, "common.stopped_max_run", limit=duration(self.lang, seconds))
+        return i18n.t(self.lang, "common.stopped_page_gone", seconds=round(seconds))
 
     def _set_running(self, running: bool) -> None:
         for b in self.start_buttons:

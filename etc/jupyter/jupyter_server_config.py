@@ -20,3 +20,10 @@ c.MappingKernelManager.cull_connected = False  # noqa: F821
 c.MappingKernelManager.allowed_message_types = [  # noqa: F821
     "comm_open", "comm_close", "comm_msg", "comm_info_request", "kernel_info_request", "shutdown_request",
 ]
+
+# Every run (lesson 5's training, any long task of a page) stops after LESSONS_MAX_RUN_S seconds, and
+# once its page has sent no heartbeat for LESSONS_PAGE_SILENT_S (a crashed browser, a lost network):
+# widgets/views/alive.py. Kernels inherit the server's environment; a value already set wins, and one
+# that is not a number in range falls back to the default in alive.py.
+os.environ.setdefault("LESSONS_MAX_RUN_S", "1800")
+os.environ.setdefault("LESSONS_PAGE_SILENT_S", "90")

@@ -5,7 +5,8 @@ Every Section registers itself here when it is built. A lesson's first code cell
 and a "Link to this view" button, and carries a tiny front-end bridge (an anywidget) that
 tells the kernel the page's query string, fragment and address. The same bridge reports the
 page's theme (figures follow it: widgets/views/theme.py) and gives every page its landmarks,
-control names, focus ring and narrow-screen rules (widgets/views/access.py).
+control names, focus ring and narrow-screen rules (widgets/views/access.py), and beats while the
+page exists, so that a run whose page is gone stops (widgets/views/alive.py).
 
 The query string names controls. A name that only one section of the page uses may be
 written alone (`?w=0.3&x=7`); otherwise, or always, it is prefixed with its section's name
@@ -34,7 +35,7 @@ import ipywidgets as ipw
 import traitlets
 
 from widgets import ui
-from widgets.views import access, i18n, theme
+from widgets.views import access, alive, i18n, theme
 
 if TYPE_CHECKING:
     from widgets.views.section import Section
@@ -66,6 +67,28 @@ function keepInView(selector) {
   setTimeout(() => obs.disconnect(), 20000);
 }
 
+// The page's heartbeat (widgets/views/alive.py): a message to the kernel every `beat_ms` while the
+// page exists. The ticks come from a Web Worker, whose timers browsers do not throttle in a hidden
+// tab as they throttle the page's own (to once a minute); the page's own timer is the fallback.
+function heartbeat(model) {
+  const ms = model.get("beat_ms");
+  if (!(ms > 0)) return () => {};
+  const beat = () => model.send({ beat: 1 });
+  let worker = null, timer = null;
+  const fallback = () => { if (worker) worker.terminate(); worker = null; if (!timer) timer = setInterval(beat, ms); };
+  try {
+    const src = `setInterval(() => postMessage(0), ${Number(ms)});`;
+    const url = URL.createObjectURL(new Blob([src], { type: "text/javascript" }));
+    worker = new Worker(url);
+    URL.revokeObjectURL(url);
+    worker.onmessage = beat;
+    worker.onerror = fallback;
+  } catch (e) { fallback(); }
+  document.addEventListener("visibilitychange", beat);
+  beat();
+  return () => { if (worker) worker.terminate(); clearInterval(timer); document.removeEventListener("visibilitychange", beat); };
+}
+
 function render({ model, el }) {
   el.style.display = "none";
   const onVoila = window.location.pathname.includes("/voila/render/");
@@ -79,7 +102,9 @@ function render({ model, el }) {
   model.on("change:navigate", () => { const to = model.get("navigate"); if (to) window.location.assign(to); });
   const target = model.get("fragment");
   if (target) keepInView(".section-" + CSS.escape(target));
-  return installAccess(model, onVoila);   // styles, names, landmarks, theme (widgets/views/access.py)
+  const stopBeat = heartbeat(model);
+  const undo = installAccess(model, onVoila);   // styles, names, landmarks, theme (widgets/views/access.py)
+  return () => { stopBeat(); if (typeof undo === "function") undo(); };
 }
 export default { render };
 """
@@ -99,11 +124,20 @@ class PageBridge(anywidget.AnyWidget):
     css = traitlets.Unicode("").tag(sync=True)             # theme.stylesheet(), installed once per page
     titles = traitlets.Dict().tag(sync=True)               # section name -> title (each box's region name)
     lang = traitlets.Unicode("").tag(sync=True)            # the page's language as <html lang>: see HTML_LANG
+    beat_ms = traitlets.Int(0).tag(sync=True)              # the page beats this often (widgets/views/alive.py)
 
     def __init__(self, **kw):
-        super().__init__(css=theme.stylesheet(), titles=_titles(sections()), **kw)
+        beat_ms = round(1000 * alive.beat_interval_s(alive.silent_limit_s()))
+        super().__init__(css=theme.stylesheet(), titles=_titles(sections()), beat_ms=beat_ms, **kw)
         _bridges.add(self)
         self.observe(self._on_theme, names="theme")
+        self.on_msg(self._on_msg)
+
+    @staticmethod
+    def _on_msg(_widget, content, _buffers) -> None:
+        """The page's heartbeat: the page exists (runs stop when it falls silent: widgets/views/alive.py)."""
+        if isinstance(content, dict) and "beat" in content:
+            alive.CLOCK.beat()
 
     def _on_theme(self, change) -> None:
         """Redraw every figure of the page in the reported theme (never raises into the comm)."""

@@ -68,6 +68,7 @@ class LiveTraining(Section):
         self.summary = ipw.HTML("")
         self.add_task(self.t("train_button"), self.start_training)
         self.task.start_button.tooltip = self.t("train_tooltip")
+        self.limits = ipw.HTML(S.run_limits(self))   # the server's limits on a run (widgets/views/alive.py)
         self.charts = RunCharts(self)
         self.results = Results(self)
         self.history_roots = [RECORDINGS, H.default_history_dir()]
@@ -91,7 +92,7 @@ class LiveTraining(Section):
                           layout=wrap)
         t = self.t
         return [self.banner, heading(t("h_settings")), *self.settings_rows, self.summary, self.status,
-                heading(t("h_train")), self.task.widget, heading(t("h_live")), self.charts.widget,
+                heading(t("h_train")), self.task.widget, self.limits, heading(t("h_live")), self.charts.widget,
                 heading(t("h_after")), self.results.widget, heading(t("h_replay")), replay,
                 self.replay_info]
 

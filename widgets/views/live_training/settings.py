@@ -10,7 +10,7 @@ import ipywidgets as ipw
 from widgets import history as H
 from widgets import train as T
 from widgets import ui
-from widgets.views import palette
+from widgets.views import alive, palette
 from widgets.views.live_training.words import config_label
 from widgets.views.section import Section
 
@@ -127,3 +127,10 @@ def replay_controls(s: Section, recordings: list, history_dir) -> tuple[ipw.Drop
 def replay_promise(s: Section) -> str:
     return (f"<span style='font-size:0.85em;color:{palette.var('muted')}'>"
             f"{html.escape(s.t('replay_promise', seconds=H.REPLAY_SECONDS))}</span>")
+
+
+def run_limits(s: Section) -> str:
+    """The server's limits on a run, from its settings (LESSONS_MAX_RUN_S, LESSONS_PAGE_SILENT_S)."""
+    text = s.t("run_limits", limit=ui.duration(s.lang, alive.max_run_s()),
+               silent=ui.duration(s.lang, alive.silent_limit_s()))
+    return f"<span class='lesson-run-limits' style='font-size:0.85em;color:{palette.var('muted')}'>{html.escape(text)}</span>"
