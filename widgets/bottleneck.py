@@ -30,8 +30,9 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import torch
-from torch import nn
+
+# torch is imported in the functions that build or time real modules: the closed forms (the landing
+# page's numbers, lesson 3's calculator) need none, and importing it costs a page ~2 s and ~200 MB.
 
 # the one closed form and the one counter (widgets.flops); conv_macs / conv_weights stay reachable as B.conv_macs
 from widgets.flops import conv_macs, conv_weights, count_flops  # noqa: F401
@@ -167,12 +168,16 @@ def notes_slip(s: ConvShape | None = None) -> dict:
 
 
 # --------------------------------------------------------------------------- real modules
-def make_paths(s: ConvShape, device: str = "cpu", bias: bool = False, dtype=torch.float32):
-    """The two paths as real `nn.Conv2d` modules ('same' padding).
+def make_paths(s: ConvShape, device: str = "cpu", bias: bool = False, dtype=None):
+    """The two paths as real `nn.Conv2d` modules ('same' padding), in `dtype` (default float32).
 
     No ReLU between the layers: it adds no multiplications, and the count and the clock
     should measure the same operations. GoogLeNet does put a ReLU after every 1×1.
     """
+    import torch
+    from torch import nn
+
+    dtype = torch.float32 if dtype is None else dtype
     pad = s.k // 2
     direct = nn.Conv2d(s.ch_in, s.ch_out, s.k, padding=pad, bias=bias, device=device, dtype=dtype)
     reduce = nn.Conv2d(s.ch_in, s.ch_red, 1, bias=bias, device=device, dtype=dtype)
@@ -244,6 +249,8 @@ def flop_check(s: ConvShape, device: str = "meta", batch: int = 1) -> FlopCheck:
     On the 'meta' device the modules and tensors carry shapes but no data, so nothing is
     allocated and any size can be counted; on a real device the memory guard applies.
     """
+    import torch
+
     if device != "meta":
         check_runnable(s, batch, max_macs=None)
     direct, bott = make_paths(s, device=device)
@@ -289,6 +296,8 @@ def time_callable(fn: Callable[[], object], repeats: int = 15, warmup: int = 2,
 
 
 def default_device() -> str:
+    import torch
+
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
@@ -302,6 +311,8 @@ class DeviceInfo:
 
 
 def device_info(device: str) -> DeviceInfo:
+    import torch
+
     if device.startswith("cuda"):
         return DeviceInfo("cuda", torch.cuda.get_device_name(torch.device(device)), torch.get_num_threads())
     import platform
@@ -365,6 +376,8 @@ def time_paths(s: ConvShape, repeats: int = 15, warmup: int = 3, batch: int = 1,
     turns true the runs so far are returned (at least one of each). `progress(fraction, done)`
     is told after each repeat (`done` repeats of each path so far). Shapes over the memory or
     work limits are refused with TooBigToRun before anything is allocated."""
+    import torch
+
     device = device or default_device()
     check_runnable(s, batch, max_bytes=max_bytes, max_macs=max_macs)
     torch.manual_seed(seed)

@@ -5,9 +5,11 @@ matrix products; lessons that speak of multiplications halve its figure where th
 """
 from __future__ import annotations
 
-import torch
-from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # torch is imported where it counts: the closed forms below need none (the landing page)
+    import torch
+    from torch import nn
 
 
 def count_flops(module: nn.Module, x: torch.Tensor) -> int:
@@ -16,6 +18,9 @@ def count_flops(module: nn.Module, x: torch.Tensor) -> int:
     Runs the module as it is: put it in eval mode first if the count must not include
     training-only branches (GoogLeNet's auxiliary heads). Works on the 'meta' device.
     """
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         module(x)
     return int(counter.get_total_flops())
@@ -27,6 +32,9 @@ def count_flops_by_module(module: nn.Module, x: torch.Tensor) -> dict[str, int]:
     Keys are the submodules' paths as `module.named_modules()` gives them ('inception3a.branch3x3.reduce');
     '' is `module` itself (the total). A submodule that did no counted work is absent.
     """
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
     root = type(module).__name__
     with FlopCounterMode(display=False, depth=None) as counter, torch.no_grad():
         module(x)

@@ -9,16 +9,19 @@ and are formatted the same way in every language.
 """
 from __future__ import annotations
 
+import ast
 import html
+import importlib.util
 import os
+import sys
 from pathlib import Path
 
 import ipywidgets as ipw
-import torch
 
 from widgets.bottleneck import NOTES_SHAPE, ConvShape, bottleneck_cost, direct_cost
+from widgets.inception_module import stack_costs
+from widgets.inception_paper import printed_module_spec
 from widgets.scaling import tanh_unit
-from widgets.train import select_device
 from widgets.views import i18n, palette
 from widgets.views.page import HTML_LANG, PageBridge
 
@@ -72,21 +75,19 @@ def _states() -> dict[str, list[tuple[str, dict]]]:
     """Telling states a teacher can open directly: (query#section, the numbers the line quotes) per lesson.
 
     The query names the lesson's controls as the page's links do (widgets/views/page.py); each line's
-    numbers are computed here by the lesson's own maths, at that state.
+    numbers are computed here by the lesson's own maths, at that state: the explorer's closed form for
+    inception 3a's printed row (torch-free; tests/test_startup.py checks the row against the measured model).
     """
-    from widgets import inception_analysis as A
-    from widgets import inception_stats as S
-
     narrow = ConvShape(**{**NOTES_SHAPE, "ch_red": 4})
-    st = A.stack(4, **S.explorer_defaults(S.default_table1(), "inception3a"))
+    st = stack_costs(4, **printed_module_spec("inception3a"))
     return {
         "01_feature_scaling": [("?x=40#tanh", {"a": f"{tanh_unit(0.1, 40.0).a:.4f}",
                                                 "slope": f"{tanh_unit(0.1, 40.0).dadz:.5f}"})],
         "02_batch_norm": [("?noise.m=2#noise", {})],
         "03_bottleneck": [("?ch_red=4#cost", {"macs": f"{bottleneck_cost(narrow).macs:,}",
                                                "direct": f"{direct_cost(narrow).macs:,}"})],
-        "04_inception": [("?n=4#explorer", {"naive": f"{st.naive_cumulative[-1] / 1e9:.2f}",
-                                            "reduced": f"{st.reduced_cumulative[-1] / 1e9:.2f}"})],
+        "04_inception": [("?n=4#explorer", {"naive": f"{sum(st['naive_macs']) / 1e9:.2f}",
+                                            "reduced": f"{sum(st['reduced_macs']) / 1e9:.2f}"})],
     }
 
 
@@ -120,10 +121,62 @@ def _editions(lang: str) -> str:
             f"{html.escape(i18n.t(lang, 'index.other_editions'))} {' · '.join(links)}</div>")
 
 
+def _torch_build() -> dict | None:
+    """torch's build facts (`cuda`, `hip`) read from its torch/version.py without importing torch
+    (2 s and ~200 MB of a kernel). None if torch or the file is not found or not as expected."""
+    try:
+        spec = importlib.util.find_spec("torch")
+        tree = ast.parse((Path(spec.origin).parent / "version.py").read_text())
+    except (ImportError, AttributeError, TypeError, OSError, SyntaxError, ValueError):
+        return None
+    found = {}
+    for node in tree.body:
+        target = node.target if isinstance(node, ast.AnnAssign) else (node.targets[0] if isinstance(node, ast.Assign) else None)
+        if isinstance(target, ast.Name) and target.id in ("cuda", "hip") and isinstance(node.value, ast.Constant):
+            found[target.id] = node.value.value
+    return found if set(found) == {"cuda", "hip"} else None
+
+
+def _torch_default_threads() -> int | None:
+    """The intra-op thread count torch starts with, as torch picks it (ATen's intraop_default_num_threads):
+    None if OMP_NUM_THREADS or MKL_NUM_THREADS is set (then torch is asked); else cpuinfo's physical cores
+    when fewer than its logical processors, else the processors (Linux's /sys topology; None elsewhere)."""
+    if os.environ.get("OMP_NUM_THREADS") or os.environ.get("MKL_NUM_THREADS"):
+        return None
+    cpus = sorted(Path("/sys/devices/system/cpu").glob("cpu[0-9]*/topology"))
+    try:
+        cores = {((t / "physical_package_id").read_text().strip(), (t / "core_id").read_text().strip()) for t in cpus}
+    except OSError:
+        return None
+    if not cpus:
+        return None
+    return len(cores) if 0 < len(cores) < len(cpus) else len(cpus)
+
+
+def probe_cpu_only() -> int | None:
+    """Torch's default thread count if training here can only run on the CPU, told without importing
+    torch: a CPU-only build (no CUDA, no ROCm) off macOS (no Apple GPU). None when unsure."""
+    build = _torch_build()
+    if build is None or build["cuda"] is not None or build["hip"] is not None or sys.platform == "darwin":
+        return None
+    return _torch_default_threads()
+
+
 def device_sentence(lang: str = "en") -> str:
-    """Which device training will use and why: select_device()'s choice, said in `lang`."""
-    dev = select_device()[0]
+    """Which device training will use and why: select_device()'s choice, said in `lang`.
+
+    The landing page imports no torch: on a CPU-only torch build the sentence is told from the build
+    and the machine (`probe_cpu_only`; tests/test_startup.py checks it against select_device). With a
+    GPU build, on a Mac, or once torch is loaded anyway, torch itself is asked."""
     t = lambda key, **f: i18n.t(lang, f"index.{key}", **f)  # noqa: E731
+    threads = None if "torch" in sys.modules else probe_cpu_only()
+    if threads is not None:
+        return t("device_cpu_build", threads=t("one_thread") if threads == 1 else t("threads", n=threads))
+    import torch
+
+    from widgets.train import select_device
+
+    dev = select_device()[0]
     if dev.type == "cuda":
         return t("device_cuda", name=torch.cuda.get_device_name(dev))
     if dev.type == "mps":

@@ -1,0 +1,103 @@
+"""A page's start in the kernel (issue 12): the landing page and lesson 1 load no torch (2 s and ~200 MB
+of every kernel), and what they show instead of asking torch is what torch says."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+
+
+def _run(code: str) -> dict:
+    """Run `code` in a fresh Python (nothing imported yet) and return the JSON it prints last."""
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _cells(stem: str) -> list[str]:
+    nb = json.loads((NOTEBOOKS / f"{stem}.ipynb").read_text())
+    return ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
+
+
+@pytest.mark.parametrize("stem", ["00_index", "01_feature_scaling"])
+def test_page_builds_without_importing_torch(stem):
+    """Every code cell of the page (its imports and its builders) runs, and torch is never imported."""
+    cells = _cells(stem)
+    assert cells
+    code = ("import json, sys\n"
+            f"for src in {cells!r}:\n"
+            "    exec(src, {})\n"
+            "print(json.dumps({'torch': 'torch' in sys.modules, "
+            "'heavy': sorted(m for m in ('torch', 'torchvision', 'sklearn', 'scipy') if m in sys.modules)}))")
+    got = _run(code)
+    assert got["torch"] is False, f"{stem} imported {got['heavy']} while it built"
+
+
+def test_the_landing_pages_torch_free_device_line_is_select_devices():
+    """The line told from torch's build and the machine (before torch is imported) is select_device()'s own
+    sentence, once torch is imported and asked. On this CPU-only build the probe must answer."""
+    got = _run(
+        "import json, sys\n"
+        "from widgets.views import index\n"
+        "probe = index.probe_cpu_only()\n"
+        "before = {lang: index.device_sentence(lang) for lang in ('en', 'zh')}\n"
+        "assert 'torch' not in sys.modules or probe is None\n"
+        "import torch\n"
+        "from widgets.train import select_device\n"
+        "after = {lang: index.device_sentence(lang) for lang in ('en', 'zh')}\n"
+        "print(json.dumps(dict(probe=probe, before=before, after=after, select=select_device()[1],"
+        " threads=torch.get_num_threads(), gpu_build=bool(torch.version.cuda or torch.version.hip),"
+        " mac=sys.platform == 'darwin')))")
+    assert got["before"] == got["after"]
+    assert got["before"]["en"] == got["select"]
+    if not (got["gpu_build"] or got["mac"]):
+        assert got["probe"] == got["threads"]
+
+
+@pytest.mark.parametrize("name", ["inception3a", "inception4a", "inception4e", "inception5b"])
+def test_printed_rows_are_the_measured_models_explorer_fields(name):
+    """The landing page reads inception 3a's fields from the printed table; the measured model agrees."""
+    from widgets import inception_stats as S
+    from widgets.inception_paper import printed_module_spec
+
+    assert printed_module_spec(name) == S.explorer_defaults(S.default_table1(), name)
+
+
+def test_landing_pages_lesson4_state_is_the_explorers_stack_on_the_measured_model():
+    from widgets import inception_analysis as A
+    from widgets import inception_stats as S
+    from widgets.views.index import _states
+
+    st = A.stack(4, **S.explorer_defaults(S.default_table1(), "inception3a"))
+    nums = _states()["04_inception"][0][1]
+    assert nums == {"naive": f"{st.naive_cumulative[-1] / 1e9:.2f}", "reduced": f"{st.reduced_cumulative[-1] / 1e9:.2f}"}
+
+
+def test_maths_the_landing_page_uses_loads_no_torch():
+    got = _run("import json, sys\n"
+               "import widgets.bottleneck, widgets.flops, widgets.inception_module, widgets.inception_paper, widgets.scaling\n"
+               "print(json.dumps('torch' in sys.modules))")
+    assert got is False
+
+
+def test_theme_registers_its_templates_on_first_use():
+    """Importing the theme builds no plotly template (0.13 s); asking for one registers it with plotly."""
+    got = _run("import json\n"
+               "import plotly.io as pio\n"
+               "from widgets.views import theme\n"
+               "before = [n in pio.templates for n in theme.TEMPLATES.values()]\n"
+               "name = theme.template('dark')\n"
+               "t = pio.templates[name]\n"
+               "print(json.dumps(dict(before=before, name=name, paper=t.layout.paper_bgcolor,"
+               " colorway=list(t.layout.colorway))))")
+    from widgets.views import palette
+
+    assert got["before"] == [False, False]
+    assert got["name"] == "course_dark" and got["paper"] == "rgba(0,0,0,0)"
+    assert got["colorway"] == list(palette.COLORWAY)
