@@ -44,7 +44,7 @@ hub-proxy: $(HUB_PROXY)
 
 serve: install
 	@echo "The course: http://127.0.0.1:$(PORT)/   (every file: /voila/tree; Ctrl-C stops)"
-	$(COURSE_ENV) $(VENV)/bin/voila notebooks --port=$(PORT) --no-browser
+	$(COURSE_ENV) $(PY) -m widgets.serve notebooks --port=$(PORT) --no-browser
 
 lab: install
 	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --no-browser notebooks

@@ -5,9 +5,10 @@
 # `make notebook` do not, so the notebooks there run as usual.
 import os
 
-# A closed tab leaves its kernel running (~140 MB with torch and plotly; Voilà's shutdown call is
-# refused without an XSRF token): cull kernels idle for 5 minutes, checked every minute.
-# LESSONS_CULL_IDLE_S shortens it for the tests that watch kernels go.
+# A closed or reloaded tab ends its kernel: Voilà's page posts its shutdown call with the page's
+# `_xsrf` cookie, which widgets.serve has the page handler issue (XSRF checks stay on). A kernel whose
+# page never said goodbye (a crashed browser, a lost network) is culled after 5 idle minutes, checked
+# every minute. LESSONS_CULL_IDLE_S shortens it for the tests that watch kernels go.
 _idle_s = int(os.environ.get("LESSONS_CULL_IDLE_S", "300"))
 c.MappingKernelManager.cull_idle_timeout = _idle_s  # noqa: F821 (c is the config object Jupyter passes in)
 c.MappingKernelManager.cull_interval = max(1, min(60, _idle_s // 3))  # noqa: F821
@@ -27,3 +28,9 @@ c.MappingKernelManager.allowed_message_types = [  # noqa: F821
 # that is not a number in range falls back to the default in alive.py.
 os.environ.setdefault("LESSONS_MAX_RUN_S", "1800")
 os.environ.setdefault("LESSONS_PAGE_SILENT_S", "90")
+
+# widgets.serve as a server extension (Binder's /voila/render route, a JupyterHub user's server): Voilà's
+# page handler issues the `_xsrf` cookie its shutdown call needs, and when this server checks the Host
+# header (it listens on loopback: ServerApp.allow_remote_access False) Voilà's static routes check it too.
+# Standalone Voilà ignores this line; `python -m widgets.serve` does both there.
+c.ServerApp.jpserver_extensions.update({"widgets.serve": True})  # noqa: F821

@@ -32,6 +32,10 @@ c.VoilaConfiguration.page_config_hook = _bundled_mathjax  # noqa: F821
 
 # Loopback only; the page never shows a traceback or the notebooks' sources.
 c.Voila.ip = "127.0.0.1"  # noqa: F821
+# The Host names `python -m widgets.serve` (make serve) answers besides 127.0.0.1 and [::1]; any other
+# gets 403 (DNS rebinding). LESSONS_HOSTS adds names, comma-separated, e.g. a reverse proxy's.
+_hosts = [h.strip() for h in os.environ.get("LESSONS_HOSTS", "").split(",") if h.strip()]
+c.CourseVoila.local_hostnames = ["localhost", *_hosts]  # noqa: F821
 c.VoilaConfiguration.show_tracebacks = False  # noqa: F821
 c.VoilaConfiguration.strip_sources = True  # noqa: F821
 

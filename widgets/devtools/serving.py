@@ -61,13 +61,14 @@ def course_env(**extra: str) -> dict[str, str]:
 
 def start_voila(port: int, log_path: Path, extra: list[str] | None = None, preheat: bool = False,
                 folder: Path = NOTEBOOKS) -> subprocess.Popen:
-    """Start Voila over notebooks/ with the course's settings (etc/jupyter/voila.py) on a loopback port.
+    """Start Voila over notebooks/ with the course's settings (etc/jupyter/voila.py) on a loopback port,
+    through widgets.serve as `make serve` does.
 
     Pre-heating is off unless asked for: it runs every notebook in advance, which the
     browser tests (one page at a time, on 2 cores) do not need.
     """
-    cmd = [str(Path(sys.executable).parent / "voila"), str(folder), "--no-browser", f"--port={port}",
-           "--Voila.ip=127.0.0.1", *(extra or [])]
+    cmd = [sys.executable, "-m", "widgets.serve", str(folder), "--no-browser", f"--port={port}",
+           "--Voila.ip=127.0.0.1", *(extra or [])]  # `voila` answering to its own names only
     env = course_env(LESSONS_PREHEAT="1" if preheat else "0")
     log = open(log_path, "w")
     return subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=env)
