@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
-import torch
-from torch import nn
+
+if TYPE_CHECKING:  # torch is imported by the functions that train (lesson 3's page opens without it)
+    import torch
+    from torch import nn
 
 from widgets.bottleneck import ConvShape, bottleneck_cost, breakeven_ch_red, direct_cost
 
@@ -55,6 +57,8 @@ class TradeoffSetup:
 
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
         """n images, (n, C_in, size, size), float32."""
+        import torch
+
         a = torch.as_tensor(self.mixing(), dtype=torch.float32)
         z = torch.randn(n, self.size, self.size, self.latent, generator=generator)
         x = z @ a.T + self.noise * torch.randn(n, self.size, self.size, self.ch_in, generator=generator)
@@ -112,11 +116,16 @@ def relative_error(y_ref: torch.Tensor, y: torch.Tensor) -> float:
 
 def bottleneck_module(ch_in: int, ch_red: int, ch_out: int, k: int) -> nn.Sequential:
     """1×1 (C_in → ch_red) then k×k 'same' (ch_red → C_out), no bias, no ReLU (see train_bottleneck)."""
+    from torch import nn
+
     return nn.Sequential(nn.Conv2d(ch_in, ch_red, 1, bias=False),
                          nn.Conv2d(ch_red, ch_out, k, padding=k // 2, bias=False))
 
 
 def teacher_module(setup: TradeoffSetup) -> nn.Conv2d:
+    import torch
+    from torch import nn
+
     conv = nn.Conv2d(setup.ch_in, setup.ch_out, setup.k, padding=setup.k // 2, bias=False)
     with torch.no_grad():
         conv.weight.copy_(torch.as_tensor(setup.teacher(), dtype=torch.float32))
@@ -135,6 +144,8 @@ def train_bottleneck(setup: TradeoffSetup, ch_red: int, steps: int = TRAIN_STEPS
     Linear on purpose (no ReLU after the 1×1, unlike GoogLeNet): then the best possible
     error has the closed form `best_relative_error`, and training can be checked against it.
     """
+    import torch
+
     g = torch.Generator().manual_seed(setup.seed + 100 + ch_red)
     torch.manual_seed(setup.seed + 200 + ch_red)
     teacher = teacher_module(setup).requires_grad_(False)

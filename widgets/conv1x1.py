@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-from torch import nn
+
+# torch is imported by the one check that runs it (conv1x1_vs_linear_per_filter): lesson 3's first
+# section draws from NumPy alone and does not wait for torch (~2 s of a kernel's start).
 
 #: The unit roundoff of float64 (2⁻⁵³): a rounded result is within this fraction of the exact one.
 FLOAT64_U = 2.0**-53
@@ -94,6 +95,9 @@ def conv1x1_vs_linear_per_filter(volume: np.ndarray, filters: np.ndarray) -> np.
     """The same check, one number per filter, (F,). Output channel f depends on filter f only,
     so the first n numbers check the first n filters (up to rounding: a run with n filters
     may sum in another order and differ in the last bit)."""
+    import torch
+    from torch import nn
+
     n_f, c = filters.shape
     conv = nn.Conv2d(c, n_f, 1, bias=False, dtype=torch.float64)
     lin = nn.Linear(c, n_f, bias=False, dtype=torch.float64)
