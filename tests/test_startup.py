@@ -101,3 +101,42 @@ def test_theme_registers_its_templates_on_first_use():
     assert got["before"] == [False, False]
     assert got["name"] == "course_dark" and got["paper"] == "rgba(0,0,0,0)"
     assert got["colorway"] == list(palette.COLORWAY)
+
+
+def test_digits_read_without_scikit_learn_are_load_digits():
+    """digits("all") reads scikit-learn's file itself (no sklearn import); the numbers are load_digits' own."""
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    from widgets import data as D
+
+    x, y = D.digits("all")
+    ref = load_digits()
+    assert x.shape == (1797, 64) and x.dtype == np.float64 and y.dtype == np.int64
+    assert np.array_equal(x, ref.data / 16.0) and np.array_equal(y, ref.target)
+    got = _run("import json, sys\n"
+               "from widgets.data import digits\n"
+               "x, y = digits('all')\n"
+               "print(json.dumps(dict(loaded=sorted(m for m in ('torch', 'sklearn') if m in sys.modules),"
+               " sum=float(x.sum()), labels=int(y.sum()))))")
+    assert got == {"loaded": [], "sum": float(x.sum()), "labels": int(y.sum())}
+
+
+def test_data_reexports_augmentation_on_first_use():
+    from widgets import augment, data
+
+    assert data.normalize is augment.normalize and data.tile_images is augment.tile_images
+    with pytest.raises(AttributeError):
+        data.no_such_name  # noqa: B018
+
+
+@pytest.mark.parametrize("stem, first", [("02_batch_norm", "forward_section"), ("03_bottleneck", "single_channel")])
+def test_first_section_builds_without_torch(stem, first):
+    """The page's header and its first section (the part a learner sees first) load neither torch nor scikit-learn."""
+    cells = [c for c in _cells(stem) if "page_header" in c or first in c]
+    assert len(cells) == 2
+    code = ("import json, sys\n"
+            f"for src in {cells!r}:\n"
+            "    exec(src, {})\n"
+            "print(json.dumps(sorted(m for m in ('torch', 'sklearn') if m in sys.modules)))")
+    assert _run(code) == []

@@ -15,7 +15,9 @@ No ipywidgets or plotly here (the views import this module, never the reverse).
 """
 from __future__ import annotations
 
+import gzip
 import hashlib
+import importlib.util
 import os
 import shutil
 import tarfile
@@ -24,9 +26,12 @@ import urllib.request
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # torch is imported by the loaders that make tensors: lesson 2's digits are NumPy only
+    import torch
 
 # --------------------------------------------------------------------------- data sets
 
@@ -99,15 +104,33 @@ DIGITS_TEST_FRACTION = 0.2    # 360 of the 1,797 images are held out for testing
 
 
 @lru_cache(maxsize=1)
+def _digits_all() -> tuple[np.ndarray, np.ndarray]:
+    """The 1,797 digits, pixels / 16, and their labels, read from the file scikit-learn ships
+    (sklearn/datasets/data/digits.csv.gz: 64 pixels then the label per row) as its load_digits reads
+    it, without importing scikit-learn (~2.5 s of a kernel's start; tests/test_startup.py checks the
+    two agree). Falls back to load_digits if the file is not where it was."""
+    spec = importlib.util.find_spec("sklearn")
+    path = Path(spec.origin).parent / "datasets" / "data" / "digits.csv.gz" if spec and spec.origin else None
+    if path is not None and path.is_file():
+        with gzip.open(path, "rt") as f:
+            data = np.loadtxt(f, delimiter=",")
+        pixels, labels = data[:, :-1], data[:, -1]
+    else:
+        from sklearn.datasets import load_digits
+
+        d = load_digits()
+        pixels, labels = d.data, d.target
+    return pixels.astype(np.float64) / 16.0, labels.astype(np.int64)
+
+
+@lru_cache(maxsize=1)
 def _digits_split_indices() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    from sklearn.datasets import load_digits
+    x, y = _digits_all()
     from sklearn.model_selection import train_test_split
 
-    d = load_digits()
-    y = d.target.astype(np.int64)
     idx_train, idx_test = train_test_split(np.arange(len(y)), test_size=DIGITS_TEST_FRACTION,
                                            random_state=DIGITS_SEED, stratify=y)
-    return d.data.astype(np.float64) / 16.0, y, idx_train, idx_test
+    return x, y, idx_train, idx_test
 
 
 def digits(split: str = "all") -> tuple[np.ndarray, np.ndarray]:
@@ -120,14 +143,19 @@ def digits(split: str = "all") -> tuple[np.ndarray, np.ndarray]:
     """
     if split not in DIGITS_SPLITS:
         raise ValueError(f"unknown digits split {split!r}: choose one of {', '.join(DIGITS_SPLITS)}")
+    if split == "all":   # no split needed: scikit-learn is not imported
+        x, y = _digits_all()
+        return x.copy(), y.copy()
     x, y, idx_train, idx_test = _digits_split_indices()
-    idx = {"all": np.arange(len(y)), "train": idx_train, "test": idx_test}[split]
+    idx = {"train": idx_train, "test": idx_test}[split]
     return x[idx].copy(), y[idx].copy()
 
 
 def load_digits_data() -> ImageData:
     """The digits for the training engine (lesson 5): the "train" (1,437) and "test" (360) sides of
     `digits`' fixed stratified split, as (N, 1, 8, 8) float32 images in [0, 1]."""
+    import torch
+
     (x_tr, y_tr), (x_te, y_te) = digits("train"), digits("test")
     as_images = lambda x: torch.from_numpy(x.astype(np.float32).reshape(-1, 1, 8, 8))  # noqa: E731
     x_train = as_images(x_tr)
@@ -271,6 +299,8 @@ def load_cifar10(data_dir: str | os.PathLike | None = None, download: bool = Tru
     x_train = np.concatenate([p[0] for p in parts])
     y_train = np.concatenate([p[1] for p in parts])
     x_test, y_test = parse_cifar_records(raw[CIFAR10_TEST_FILE], CIFAR10_TEST_FILE)
+    import torch
+
     return ImageData(
         name="cifar10", classes=list(CIFAR10_CLASSES),
         x_train=torch.from_numpy(x_train), y_train=torch.from_numpy(y_train),
@@ -289,8 +319,17 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None, download:
 
 # --------------------------------------------------------------------------- on-device transforms (widgets.augment)
 
-from widgets.augment import (crop_resize, five_boxes, multi_crop_views, normalize, random_crop_boxes,  # noqa: E402
-                             random_resized_crop, resize, ten_crop_boxes, tile_images)
+# Imported on first use (PEP 562): widgets.augment imports torch, which digits() does not need.
+_AUGMENT = ("crop_resize", "five_boxes", "multi_crop_views", "normalize", "random_crop_boxes", "random_resized_crop",
+            "resize", "ten_crop_boxes", "tile_images")
+
+
+def __getattr__(name: str):
+    if name in _AUGMENT:
+        from widgets import augment
+
+        return getattr(augment, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["DATASETS", "DIGITS_SPLITS", "ImageData", "DataUnavailable", "ChecksumError", "BadDataFile", "digits",
            "load_digits_data", "load_cifar10", "load_dataset", "parse_cifar_records", "write_cifar_records", "md5_of",
