@@ -105,17 +105,43 @@ def open_dashboard(browser, base_url: str, notebook: str, ready: str = ".js-plot
     return page
 
 
+# A lesson page builds the sections after its first one when they come into view (widgets/views/lazy.py):
+# scroll to the first one still waiting (its box, top of the screen). True if there was one.
+SCROLL_TO_NEXT_LAZY = """() => {
+  const p = document.querySelector('.lesson-section .lazy-placeholder');
+  if (!p) return false;
+  p.closest('.lesson-section').scrollIntoView({ block: 'start' });
+  return true;
+}"""
+# Where every scrolled element of the page is, to come back to after building the sections.
+SCROLL_POSITIONS = """() => [document.scrollingElement, ...document.querySelectorAll('*')]
+  .filter(e => e && e.scrollTop > 0).map(e => { e.dataset.lazyScroll = String(e.scrollTop); return e.scrollTop; }).length"""
+RESTORE_SCROLL = """() => { for (const e of [document.scrollingElement, ...document.querySelectorAll('*')]) {
+  if (!e || !(e.scrollTop > 0 || e.dataset.lazyScroll)) continue;
+  e.scrollTop = Number(e.dataset.lazyScroll || 0); delete e.dataset.lazyScroll; } }"""
+
+
 def wait_rendered(page, what: str, ready: str, count: int, timeout_ms: int = 180_000) -> None:
-    """Wait until `count` elements match `ready`, failing at once if an error shows meanwhile."""
+    """Wait until `count` elements match `ready` and every section of the page is built, failing at once
+    if an error shows meanwhile. Sections still waiting to be built (lazy.py) are scrolled to, one after
+    the other, as a reader would; the page is then scrolled back to where it was."""
     deadline = time.monotonic() + timeout_ms / 1000
+    page.evaluate(SCROLL_POSITIONS)
+    scrolled = False
     while time.monotonic() < deadline:
-        if page.locator(ready).count() >= count:
+        waiting = page.evaluate(SCROLL_TO_NEXT_LAZY)
+        scrolled = scrolled or waiting
+        if not waiting and page.locator(ready).count() >= count:
             break
         body = page.locator("body").inner_text(timeout=timeout_ms)
         assert not ERROR_PATTERNS.search(body), f"{what} shows an error while loading:\n{body[-2000:]}"
         page.wait_for_timeout(250)
     else:
-        raise AssertionError(f"{what}: {count}× '{ready}' not rendered in {timeout_ms / 1000:.0f} s")
+        raise AssertionError(f"{what}: {count}× '{ready}' not rendered in {timeout_ms / 1000:.0f} s"
+                             + (" (a section still waits to be built)" if page.evaluate(SCROLL_TO_NEXT_LAZY) else ""))
+    if scrolled:
+        page.wait_for_timeout(250)
+        page.evaluate(RESTORE_SCROLL)
     page.wait_for_timeout(500)  # let the last widgets settle
 
 

@@ -19,17 +19,16 @@ import traitlets
 
 from widgets.views import palette
 
-# The nearest ancestor that scrolls (Voilà's and JupyterLab's pages scroll inside a container):
-# the observer's root, so that its margin of a screen extends what that container shows. With the
-# document as root the margin would be clipped by the container, and a section would start to
-# build only when it is already on screen.
+# When to build: once the placeholder is within a screen of the visible part of the page (so the
+# section is ready by the time it is seen), or gets keyboard focus. Voilà's and JupyterLab's pages
+# scroll inside a container, which clips an IntersectionObserver's margin on the document's root, so
+# the "a screen ahead" test is the placeholder's rectangle on any scroll (captured at the document:
+# every container's scroll passes it) and while the page is laid out; an IntersectionObserver with
+# no margin covers whatever else brings it into view.
 _ESM = """
-function scrollParent(el) {
-  for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
-    const s = getComputedStyle(p).overflowY;
-    if (s === "auto" || s === "scroll" || s === "overlay") return p;
-  }
-  return null;
+function near(el) {
+  const r = el.getBoundingClientRect(), h = window.innerHeight || 800;
+  return (r.width > 0 || r.height > 0) && r.top < 2 * h && r.bottom > -h;
 }
 
 function render({ model, el }) {
@@ -43,21 +42,51 @@ function render({ model, el }) {
                             padding: "12px 16px", boxSizing: "border-box", color: model.get("color"),
                             border: "1px dashed " + model.get("border"), borderRadius: "4px" });
   el.appendChild(box);
-  let io = null, frame = 0, tries = 0;
+  let io = null, frame = 0, done = false;
+  const timers = [];
+  const stop = () => {
+    done = true;
+    if (io) io.disconnect();
+    if (frame) cancelAnimationFrame(frame);
+    timers.forEach(clearTimeout);
+    document.removeEventListener("scroll", onScroll, true);
+    window.removeEventListener("resize", onScroll);
+  };
   const fire = () => {
+    if (done) return;
+    stop();
     if (!model.get("visible")) { model.set("visible", true); model.save_changes(); }
   };
-  const start = () => {
-    frame = 0;
-    if (!el.isConnected && tries++ < 600) { frame = requestAnimationFrame(start); return; }
-    if (typeof IntersectionObserver === "undefined") { fire(); return; }
-    io = new IntersectionObserver(es => { if (es.some(e => e.isIntersecting)) fire(); },
-                                  { root: scrollParent(el), rootMargin: "100% 0px 100% 0px" });
-    io.observe(box);
-  };
+  const check = () => { frame = 0; if (!done && box.isConnected && near(box)) fire(); };
+  const onScroll = () => { if (!frame && !done) frame = requestAnimationFrame(check); };
   box.addEventListener("focus", fire);
-  if (!model.get("visible")) start();
-  return () => { if (io) io.disconnect(); if (frame) cancelAnimationFrame(frame); };
+  if (model.get("visible")) return stop;
+  document.addEventListener("scroll", onScroll, { capture: true, passive: true });
+  window.addEventListener("resize", onScroll);
+  // Look only once the page above is laid out: while the sections above are still being drawn the
+  // page is short, and every placeholder would look near (and be built at once, competing with the
+  // first section). Laid out: the placeholder has not moved for 1.5 s and every figure is drawn.
+  const begin = () => {
+    if (done) return;
+    if (typeof IntersectionObserver !== "undefined") {
+      io = new IntersectionObserver(es => { if (es.some(e => e.isIntersecting)) fire(); });
+      io.observe(box);
+    }
+    onScroll();
+  };
+  let last = null, still = 0, waited = 0;
+  const settle = () => {
+    if (done) return;
+    const top = box.isConnected ? Math.round(box.getBoundingClientRect().top) : null;
+    const drawn = [...document.querySelectorAll(".js-plotly-plot")].every(f => f.querySelector(".main-svg"));
+    still = top !== null && top === last && drawn ? still + 1 : 0;
+    last = top;
+    waited += 250;
+    if (still >= 6 || waited >= 15000) begin();
+    else timers.push(setTimeout(settle, 250));
+  };
+  settle();
+  return stop;
 }
 export default { render };
 """
