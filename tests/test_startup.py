@@ -140,3 +140,11 @@ def test_first_section_builds_without_torch(stem, first):
             "    exec(src, {})\n"
             "print(json.dumps(sorted(m for m in ('torch', 'sklearn') if m in sys.modules)))")
     assert _run(code) == []
+
+
+def test_table1_measured_on_the_meta_device_is_the_cpu_measurement():
+    """default_table1 runs GoogLeNet on 'meta' tensors (no arithmetic): every row, branch, head and total is
+    what the same model measures on real CPU tensors."""
+    from widgets import inception_stats as S
+
+    assert S.default_table1() == S.measure_table1()

@@ -196,8 +196,14 @@ def _measure_aux(model: GoogLeNet, shapes: dict, macs: dict) -> list[AuxMeasurem
 
 @functools.lru_cache(maxsize=4)
 def default_table1(image_size: int = 224) -> Table1Measurement:
-    """measure_table1 on the default GoogLeNet, computed once per process (pages call this)."""
-    return measure_table1(image_size=image_size)
+    """measure_table1 on the default GoogLeNet, computed once per process (pages call this).
+
+    The model is built on torch's 'meta' device: its tensors have shapes but no numbers, so the forward
+    pass counts the same shapes, weights and multiply-adds without computing a convolution (~2.5 s of
+    lesson 4's start on this machine). tests/test_startup.py checks it equals the measurement on the CPU."""
+    with torch.device("meta"):
+        model = GoogLeNet()
+    return measure_table1(model, image_size=image_size)
 
 
 # ----------------------------------------------------------------------------------------------
