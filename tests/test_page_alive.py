@@ -58,7 +58,7 @@ def test_the_max_run_comes_from_the_environment(monkeypatch, raw, expected):
 def test_a_bad_limit_means_the_default_without_a_traceback(monkeypatch, caplog, raw):
     monkeypatch.setenv("LESSONS_MAX_RUN_S", raw)
     monkeypatch.setenv("LESSONS_PAGE_SILENT_S", raw)
-    with caplog.at_level(logging.WARNING, logger="widgets"):
+    with caplog.at_level(logging.INFO, logger="widgets"):
         assert alive.max_run_s() == alive.DEFAULT_MAX_RUN_S == 1800
         assert alive.silent_limit_s() == alive.DEFAULT_SILENT_S == 90
     assert ("LESSONS_MAX_RUN_S" in caplog.text) == bool(raw.strip())   # refused values are logged, not raised
@@ -188,13 +188,14 @@ def test_lesson5_training_stops_at_the_limit_and_says_so(monkeypatch, tmp_path):
     monkeypatch.setenv("LESSONS_MAX_RUN_S", "4")
     page = LiveTraining()
     assert "ends a run after 4 s, and 90 s after its page stops answering" in page.limits.value
-    for name, value in {"width": 0.0625, "size": 16, "epochs": 200, "lr": 0.1}.items():
+    # 200 epochs take minutes; no averaging, so the engine's wrap-up after a stop is one test pass
+    for name, value in {"width": 0.0625, "size": 16, "epochs": 200, "lr": 0.1, "averaging": False}.items():
         page.controls[name].set(value)
     t0 = time.monotonic()
     page.start_training()
     page.task.join(60)
     took = time.monotonic() - t0
-    assert not page.task.running and took < 7, took   # 200 epochs take minutes; stopped within the poll + a step
+    assert not page.task.running and 4 <= took < 10, took   # the limit, the poll, a step, the test pass (load 7.5: 5.8 s)
     status = page.task.status.value
     assert "this server ends every run after 4 s" in status and "Stopped by request at step" in status, status
 

@@ -14,7 +14,7 @@ A kernel whose page never beat (a notebook executed headless by nbclient, a page
 header) is never stopped for silence. Both limits come from the server's environment, which
 kernels inherit: LESSONS_MAX_RUN_S and LESSONS_PAGE_SILENT_S (etc/jupyter/jupyter_server_config.py
 sets them for every server of the course). A value that is not a number in range is replaced by
-the default, with a warning in the log, never a traceback.
+the default (said in the log at INFO level, never on the page, never a traceback).
 """
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ POLL_S = 0.2                    # the watchdog looks this often: the run is told
 
 def seconds_from_env(name: str, default: float, low: float, high: float) -> float:
     """The number of seconds the environment variable `name` sets, if it is a number in [low, high];
-    else `default` (a warning in the log when the variable is set but refused)."""
+    else `default` (a line in the log when the variable is set but refused)."""
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
@@ -48,7 +48,8 @@ def seconds_from_env(name: str, default: float, low: float, high: float) -> floa
     except ValueError:
         value = math.nan
     if not (math.isfinite(value) and low <= value <= high):
-        log.warning("%s=%r is not a number of seconds from %g to %g: using %g", name, raw[:40], low, high, default)
+        # INFO, not WARNING: a kernel's stderr is shown on its page, and the learner cannot fix the server
+        log.info("%s=%r is not a number of seconds from %g to %g: using %g", name, raw[:40], low, high, default)
         return default
     return value
 
@@ -121,6 +122,6 @@ class Watchdog:
         while not done.wait(poll):
             why = self.reason()
             if why is not None:
-                log.warning("stopping a run: %s (%.1f s)", *why)
+                log.info("stopping a run: %s (%.1f s)", *why)
                 stop(*why)
                 return
