@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 
 from browser import ERROR_PATTERNS, LESSON_READY, first_slider_that_moves_a_figure
-from widgets.devtools.serving import LESSONS, NOTEBOOKS, OffHostRequests, free_port, stop, wait_http
+from widgets.devtools.serving import (LESSONS, NOTEBOOKS, SCROLL_TO_NEXT_LAZY, OffHostRequests, free_port, stop,
+                                      wait_http)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 TOKEN = "notebook-door-test"
@@ -120,6 +121,12 @@ def run_all(page, name: str, timeout_s: float = 600) -> dict:
 def wait_drawn(page, name: str, count: int, timeout_s: float = 120) -> dict:
     """The state once `count` figures are drawn (widgets render after the cells finish)."""
     deadline = time.monotonic() + timeout_s
+    state = page.evaluate(STATE)
+    # sections below the first are built when scrolled to (widgets/views/lazy.py); JupyterLab then keeps in
+    # the DOM only the cells near the screen, so the figures are counted back at the top
+    while page.evaluate(SCROLL_TO_NEXT_LAZY) and time.monotonic() < deadline:
+        page.wait_for_timeout(500)
+    page.evaluate("() => document.querySelectorAll('*').forEach(e => { if (e.scrollTop > 0) e.scrollTop = 0; })")
     state = page.evaluate(STATE)
     while state["drawn"] < count and time.monotonic() < deadline:
         page.wait_for_timeout(500)
