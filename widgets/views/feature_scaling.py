@@ -139,7 +139,7 @@ class TanhLayer(Section):
         self.choice("standardised", self.t("inputs"), [(self.t("raw_inputs"), False), (self.t("std_inputs"), True)], False,
                     kind=ipw.ToggleButtons, style={"description_width": "110px"})
         self.numbers = ipw.HTML()
-        self._curve_units = None
+        self._curve_units, self._curve_cache = None, {}
         self.figure("hist", height=320, title=self.t("hist_title"), xaxis_title=self.t("axis_a"),
                     yaxis_title=self.t("axis_share"), xaxis_range=[-1.05, 1.05], bargap=0.05, width=560)
         self.trace("hist", "activations", go.Histogram(name=self.t("trace_activations"), xbins=dict(start=-1, end=1, size=0.05),
@@ -160,8 +160,9 @@ class TanhLayer(Section):
         with self.drawing():
             self.tr("hist", "activations").update(x=shown.activations.ravel(), marker_color=STD.color if std_on else RAW.color)
             if self._curve_units != n_units:  # the whole curve depends on N only
-                self.tr("curve", "raw").update(x=self.SCALES, y=S.saturation_vs_scale(self.SCALES, n_units, False))
-                self.tr("curve", "std").update(x=self.SCALES, y=S.saturation_vs_scale(self.SCALES, n_units, True))
+                raw_curve, std_curve = self._curves_for(n_units)
+                self.tr("curve", "raw").update(x=self.SCALES, y=raw_curve)
+                self.tr("curve", "std").update(x=self.SCALES, y=std_curve)
                 self._curve_units = n_units
             self.tr("curve", "now").update(x=[scale], y=[shown.saturated_fraction])
         self.numbers.value = stat_table([
@@ -171,6 +172,14 @@ class TanhLayer(Section):
             (self.t("row_dw"), f"{raw.grad_w_norm:7.3g} &nbsp; {std.grad_w_norm:7.3g}"),
             (self.t("row_dx"), f"{raw.grad_x_norm:7.3g} &nbsp; {std.grad_x_norm:7.3g}"),
         ], "lesson-stats layer-numbers")
+
+    def _curves_for(self, n_units: int) -> tuple[np.ndarray, np.ndarray]:
+        """Saturation against scale, raw and standardised, for N units: kept once computed (64 N values
+        at most), so moving the slider back to an N already seen redraws at once."""
+        if n_units not in self._curve_cache:
+            self._curve_cache[n_units] = (S.saturation_vs_scale(self.SCALES, n_units, False),
+                                          S.saturation_vs_scale(self.SCALES, n_units, True))
+        return self._curve_cache[n_units]
 
     def layout(self):
         c = self.controls
@@ -237,7 +246,9 @@ class ScalingAndLearningRate(Section):
             W1, W2 = np.meshgrid(g1, g2)
             L = p.loss(np.stack([W1, W2], axis=-1)) - p.loss_star
             with self.drawing(key):
-                self.tr(key, "loss").update(x=g1.tolist(), y=g2.tolist(), z=np.log10(L + 1e-6).round(4).tolist(),
+                # numpy arrays, not lists: plotly validates a nested list value by value (most of this
+                # update's time) and the arrays reach the browser as binary buffers; the same values
+                self.tr(key, "loss").update(x=g1, y=g2, z=np.log10(L + 1e-6).round(4),
                                             contours=dict(start=-3, end=float(np.log10(L.max())), size=0.25,
                                                           coloring="lines"))
                 self.tr(key, "start").update(x=[w0[0]], y=[w0[1]])

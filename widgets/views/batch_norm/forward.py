@@ -35,6 +35,16 @@ class ForwardPass(BNSection):
         for r, (key, color) in enumerate((("z", GREY), ("z_norm", BLUE), ("z_tilde", ORANGE)), start=1):
             self.trace("hist", key, go.Histogram(x=[], nbinsx=40, marker_color=color, opacity=0.85), row=r, col=1)
         fig.update_xaxes(title_text=self.t("axis_value"), row=3, col=1)
+        # mu_B, the band mu_B ± sigma_B, 0 and beta: built once, then moved in place (an edit of one
+        # shape is redrawn alone; a new `shapes` list makes plotly.js redo the whole figure)
+        line = dict(color=RED, width=2)
+        fig.layout.shapes = [
+            dict(type="line", xref="x", yref="y domain", x0=0, x1=0, y0=0, y1=1, line=line),
+            dict(type="rect", xref="x", yref="y domain", x0=0, x1=0, y0=0, y1=1,
+                 fillcolor=RED, opacity=0.08, line=dict(width=0)),
+            dict(type="line", xref="x2", yref="y2 domain", x0=0, x1=0, y0=0, y1=1, line=line),
+            dict(type="line", xref="x3", yref="y3 domain", x0=0, x1=0, y0=0, y1=1, line=line),
+        ]
 
     def new_batch(self):
         self.idx = self.rng.choice(len(self.X), POOL, replace=False)
@@ -57,17 +67,13 @@ class ForwardPass(BNSection):
 
     def _draw(self, s: bn.StepByStep) -> None:
         sd = np.sqrt(s.var)
-        line = dict(color=RED, width=2)
         with self.drawing("hist"):
-            for key in ("z", "z_norm", "z_tilde"):
+            for key in ("z", "z_norm", "z_tilde"):      # plotly sends only the ones that changed
                 self.tr("hist", key).x = getattr(s, key)
-            self.figures["hist"].layout.shapes = [
-                dict(type="line", xref="x", yref="y domain", x0=s.mu, x1=s.mu, y0=0, y1=1, line=line),
-                dict(type="rect", xref="x", yref="y domain", x0=s.mu - sd, x1=s.mu + sd, y0=0, y1=1,
-                     fillcolor=RED, opacity=0.08, line=dict(width=0)),
-                dict(type="line", xref="x2", yref="y2 domain", x0=0, x1=0, y0=0, y1=1, line=line),
-                dict(type="line", xref="x3", yref="y3 domain", x0=s.beta, x1=s.beta, y0=0, y1=1, line=line),
-            ]
+            mu, band, _zero, beta = self.figures["hist"].layout.shapes
+            mu.update(x0=s.mu, x1=s.mu)
+            band.update(x0=s.mu - sd, x1=s.mu + sd)
+            beta.update(x0=s.beta, x1=s.beta)
 
     def _rows(self, s: bn.StepByStep) -> list[tuple[str, str]]:
         f, t = self.num, self.t

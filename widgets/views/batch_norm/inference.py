@@ -47,6 +47,10 @@ class InferenceStats(BNSection):
         self.trace("running", "var whole biased", go.Scatter(mode="lines", name=self.t("trace_whole_biased"),
                                                              line=dict(color=ORANGE, dash="dot")), 1, 2)
         fig.update_xaxes(title_text=self.t("axis_step"))
+        # the step t in each panel: built once, moved in place (an edit of one shape is redrawn alone;
+        # a new `shapes` list makes plotly.js redo the whole figure)
+        fig.layout.shapes = [dict(type="line", xref=xr, yref=f"{yr} domain", x0=0, x1=0, y0=0, y1=1,
+                                  line=dict(color=palette.INK, width=1)) for xr, yr in (("x", "y"), ("x2", "y2"))]
 
     def update(self, changed):
         if changed in (None, "momentum", "m"):
@@ -56,9 +60,8 @@ class InferenceStats(BNSection):
         with self.drawing("running"):
             if changed in (None, "momentum", "m"):
                 self._draw_trajectory()
-            self.figures["running"].layout.shapes = [
-                dict(type="line", xref=xr, yref=f"{yr} domain", x0=t, x1=t, y0=0, y1=1, line=dict(color=palette.INK, width=1))
-                for xr, yr in (("x", "y"), ("x2", "y2"))]
+            for shape in self.figures["running"].layout.shapes:
+                shape.update(x0=t, x1=t)
         self.stats.value = self._table(t)
         self.status.value = ""
 
