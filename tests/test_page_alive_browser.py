@@ -76,6 +76,7 @@ def test_training_stops_once_its_page_stops_beating(browser, server):
         click_button(page, "Train")
         wait_until(page, lambda: "step " in page.locator(".lesson-live").first.inner_text(), 120, "training to start")
         kernel = kernel_of(proc)
+        assert len(page.workers) >= 1   # the heartbeat's Web Worker (a hidden tab's timers are throttled)
 
         # a live page keeps its run going past the silence limit: the heartbeat gets through the training
         busy = cpu_share(kernel, SILENT_S + 2)
