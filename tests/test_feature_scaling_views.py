@@ -52,3 +52,20 @@ def test_range_rebuilds_the_raw_problem():
     z = s.tr("raw", "loss").z
     s.controls["x2_range"].set(10)
     assert not np.array_equal(s.tr("raw", "loss").z, z) and "condition number" in s.numbers.value
+
+
+def test_layer_histogram_counts_every_activation():
+    """The bars are shares of all 256·N activations, +1.0 included (plotly.js's own bins [start, end)
+    dropped every a = +1.0 exactly: a saturated layer showed far more units at -1 than at +1)."""
+    s = F.TanhLayer(scale=1000)
+    a = _activations(1000.0, 64)
+    y = np.asarray(s.tr("hist", "activations").y)
+    assert y.sum() == pytest.approx(1.0)
+    assert y[-1] == pytest.approx(np.mean(a >= 0.95)) and y[0] == pytest.approx(np.mean(a < -0.95))
+    assert np.mean(a == 1.0) > 0.2                 # the case plotly.js got wrong: many exactly +1.0
+
+
+def _activations(scale: float, units: int) -> np.ndarray:
+    from widgets import scaling as S
+    w, b, g = S.layer_params(20, units)
+    return S.tanh_layer(S.layer_inputs(scale, d=20), w, b, g).activations

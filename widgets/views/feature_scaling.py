@@ -130,6 +130,9 @@ class TanhLayer(Section):
     name, title, css = "layer", "2. A layer of tanh units", ("lesson-layer",)
     D = 20  # input features
     SCALES = np.logspace(0, 3, 31)
+    BIN = 0.05                                       # the histogram's bins: [-1, -0.95), ..., [0.95, 1]
+    BIN_EDGES = np.linspace(-1.0, 1.0, 41)
+    BIN_CENTRES = (BIN_EDGES[:-1] + BIN_EDGES[1:]) / 2
 
     def build(self):
         opts = dict(width="430px", description_width="110px")
@@ -142,8 +145,12 @@ class TanhLayer(Section):
         self._curve_units, self._curve_cache = None, {}
         self.figure("hist", height=320, title=self.t("hist_title"), xaxis_title=self.t("axis_a"),
                     yaxis_title=self.t("axis_share"), xaxis_range=[-1.05, 1.05], bargap=0.05, width=560)
-        self.trace("hist", "activations", go.Histogram(name=self.t("trace_activations"), xbins=dict(start=-1, end=1, size=0.05),
-                                                       histnorm="probability", marker_color=RAW.color))
+        # binned here, 40 bars sent (not 256·N activations for the browser to bin): a fraction of the bytes
+        # and time, and every activation counted (plotly.js's bins [start, end) dropped each a = +1.0 exactly,
+        # so a saturated layer drew far more units at -1 than at +1)
+        self.trace("hist", "activations", go.Bar(name=self.t("trace_activations"), x=self.BIN_CENTRES,
+                                                 width=self.BIN, marker_color=RAW.color, customdata=self._bin_ranges(),
+                                                 hovertemplate="a ∈ %{customdata}: %{y:.1%}<extra></extra>"))
         self.figure("curve", height=320, title=self.t("curve_title"), xaxis_type="log", width=560,
                     xaxis_title=self.t("axis_scale"), yaxis_title=self.t("axis_saturated"), yaxis_range=[0, 1.02])
         self.trace("curve", "raw", go.Scatter(name=self.t("trace_raw"), mode="lines", line=RAW.line()))
@@ -158,7 +165,8 @@ class TanhLayer(Section):
         std = S.tanh_layer(S.standardise(x), w, b, g)
         shown = std if std_on else raw
         with self.drawing():
-            self.tr("hist", "activations").update(x=shown.activations.ravel(), marker_color=STD.color if std_on else RAW.color)
+            self.tr("hist", "activations").update(y=self.shares(shown.activations),
+                                                  marker_color=STD.color if std_on else RAW.color)
             if self._curve_units != n_units:  # the whole curve depends on N only
                 raw_curve, std_curve = self._curves_for(n_units)
                 self.tr("curve", "raw").update(x=self.SCALES, y=raw_curve)
@@ -172,6 +180,16 @@ class TanhLayer(Section):
             (self.t("row_dw"), f"{raw.grad_w_norm:7.3g} &nbsp; {std.grad_w_norm:7.3g}"),
             (self.t("row_dx"), f"{raw.grad_x_norm:7.3g} &nbsp; {std.grad_x_norm:7.3g}"),
         ], "lesson-stats layer-numbers")
+
+    @classmethod
+    def shares(cls, activations: np.ndarray) -> np.ndarray:
+        """The share of all activations in each bin (tanh's values lie in [-1, 1]: the last bin is closed)."""
+        counts, _ = np.histogram(activations, bins=cls.BIN_EDGES)
+        return counts / activations.size
+
+    def _bin_ranges(self) -> list[str]:
+        e = self.BIN_EDGES
+        return [f"[{lo:.2f}, {hi:.2f}{']' if k == len(e) - 2 else ')'}" for k, (lo, hi) in enumerate(zip(e[:-1], e[1:]))]
 
     def _curves_for(self, n_units: int) -> tuple[np.ndarray, np.ndarray]:
         """Saturation against scale, raw and standardised, for N units: kept once computed (64 N values
