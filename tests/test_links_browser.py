@@ -6,7 +6,7 @@ import time
 import pytest
 
 from browser import assert_no_error, close, open_dashboard, press_slider, wait_until
-from widgets.devtools.serving import free_port, start_voila, stop, wait_http
+from widgets.devtools.serving import free_port, start_voila, stop, wait_http, wait_rendered
 
 pytestmark = pytest.mark.browser
 READY = ".js-plotly-plot .main-svg"
@@ -60,7 +60,7 @@ def test_the_link_button_round_trips(browser, dashboard):
     shown = readouts(page)
     again = browser.new_page(viewport={"width": 1400, "height": 1000})
     again.goto(href, wait_until="commit")
-    again.wait_for_selector(READY, timeout=180_000)
+    wait_rendered(again, "the link", READY, 1)          # scrolls to each section (built when seen: lazy.py)
     wait_until(again, lambda: readouts(again) == shown, 60, "the same control values")
     assert text(again, ".page-message") == ""
     close(again)

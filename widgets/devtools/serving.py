@@ -118,7 +118,10 @@ SCROLL_POSITIONS = """() => [document.scrollingElement, ...document.querySelecto
   .filter(e => e && e.scrollTop > 0).map(e => { e.dataset.lazyScroll = String(e.scrollTop); return e.scrollTop; }).length"""
 RESTORE_SCROLL = """() => { for (const e of [document.scrollingElement, ...document.querySelectorAll('*')]) {
   if (!e || !(e.scrollTop > 0 || e.dataset.lazyScroll)) continue;
-  e.scrollTop = Number(e.dataset.lazyScroll || 0); delete e.dataset.lazyScroll; } }"""
+  e.scrollTop = Number(e.dataset.lazyScroll || 0); delete e.dataset.lazyScroll; }
+  const name = decodeURIComponent(location.hash.replace(/^#/, ''));   // a link's #section: where the page put it
+  const target = name && document.querySelector('.section-' + CSS.escape(name));
+  if (target) target.scrollIntoView({ block: 'start' }); }"""
 
 
 def wait_rendered(page, what: str, ready: str, count: int, timeout_ms: int = 180_000) -> None:
