@@ -16,6 +16,13 @@ two threads write a figure at once.
 Sections take their controls' values as keyword arguments (`TanhSaturation(w=0.3)`), or
 from the page's link (widgets/views/page.py): a bad value keeps the default and the status
 line says what was ignored and why.
+
+On a lesson page (`page_header()` first), every section after the first is lazy
+(widgets/views/lazy.py): its box shows its heading and a placeholder, and `build()`, the
+first `update(None)` and its figures run only when the placeholder comes into view. Python
+that asks a waiting section for anything `build()` makes (`controls`, `values()`,
+`set_values()`, a link naming it, `task` ...) gets it built in the kernel at once; its box
+still shows it only when seen. Sections constructed by Python code are built at once.
 """
 from __future__ import annotations
 
