@@ -5,7 +5,10 @@ restyle / relayout / update messages (JSON + binary buffers) and which layout pr
 (a layout change makes plotly.js redo the axes, shapes and annotations: far more work than a restyle
 of data); to other widgets (numbers, status), their bytes. Insensitive to the browser's load.
 
-    python benchmarks/redraw_cost.py [--lessons 1,2] [--moves 6] [--smoke]
+    python benchmarks/redraw_cost.py [--lessons 1,2] [--moves 6] [--smoke] [--ref GIT_REF]
+
+`--ref` also measures git REF's code (exported with `git archive`, run with it first on PYTHONPATH) in
+the same run, and writes its numbers beside these (before/after).
 
 Writes redraw_cost.{json,md} into --out (default benchmarks/results/), with the load average.
 """
@@ -25,7 +28,7 @@ from pathlib import Path
 import ipywidgets as ipw
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.append(str(ROOT))   # after PYTHONPATH: `PYTHONPATH=<an export of an older commit>` measures that code
 
 LESSONS = ["01_feature_scaling", "02_batch_norm", "03_bottleneck", "04_inception"]
 SLIDERS = (ipw.FloatLogSlider, ipw.FloatSlider, ipw.IntSlider)
@@ -146,19 +149,40 @@ def write(r: dict, out: Path) -> None:
              "`update` is the time from setting the slider's value to its section's `update(changed)` having "
              "returned (messages serialised); bytes are the comm messages sent (JSON + binary buffers), to "
              "figures and to other widgets (the slider's own echo left out); `layout keys` are the layout "
-             "properties plotly's messages set (each makes plotly.js relayout, not only restyle).", "",
+             "properties plotly's messages set (each makes plotly.js relayout, not only restyle)."
+             + (f" `before`: git `{r['ref']}`'s code measured in the same run (load at its start "
+                f"{r['ref_report']['load_average_start']})." if r.get("ref_report") else ""), "",
              "| lesson | section | control | label | update p50 (ms) | update max | figure bytes p50 | figure bytes max "
-             "| other bytes p50 | figures | messages | layout keys |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| other bytes p50 | figures | messages | layout keys |" + (" before: update p50 / max (ms) | before: figure bytes p50 |" if r.get("ref_report") else ""),
+             "|---|---|---|---|---|---|---|---|---|---|---|---|" + ("---|---|" if r.get("ref_report") else "")]
+    ref = (r.get("ref_report") or {}).get("lessons", {})
     for lesson, rows in r["lessons"].items():
+        old = {(b["section"], b["control"]): b for b in ref.get(lesson, [])}
         for s in rows:
             msgs = ", ".join(f"{k} {v}" for k, v in s["messages"].items())
             keys = ", ".join(s["layout_keys"])[:120]
+            b = old.get((s["section"], s["control"]))
+            before = (f" {b['update_ms_p50']} / {b['update_ms_max']} | {b['figure_bytes_p50']:,} |" if b else " – | – |") if ref else ""
             lines.append(f"| {lesson} | {s['section']} | {s['control']} | {s['label'].replace('|', chr(92) + '|')} | "
                          f"{s['update_ms_p50']} | {s['update_ms_max']} | {s['figure_bytes_p50']:,} | "
-                         f"{s['figure_bytes_max']:,} | {s['other_bytes_p50']:,} | {s['figures_per_press']} | {msgs} | {keys} |")
+                         f"{s['figure_bytes_max']:,} | {s['other_bytes_p50']:,} | {s['figures_per_press']} | {msgs} | {keys} |"
+                         + before)
     (out / "redraw_cost.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def measure_ref(ref: str, lessons: list[str], moves: int, smoke: bool) -> dict:
+    """This script over git `ref`'s widgets/ (first on PYTHONPATH), its report as a dict."""
+    import subprocess
+    import tempfile
+
+    tmp = Path(tempfile.mkdtemp())
+    arch = subprocess.run(["git", "archive", ref, "widgets"], cwd=ROOT, check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(tmp)], input=arch, check=True)
+    cmd = [sys.executable, __file__, "--out", str(tmp / "out"), "--moves", str(moves),
+           "--lessons", ",".join(lessons)] + (["--smoke"] if smoke else [])
+    subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, env=dict(os.environ, PYTHONPATH=str(tmp)))
+    return json.loads((tmp / "out" / "redraw_cost.json").read_text())
 
 
 def main() -> None:
@@ -166,6 +190,7 @@ def main() -> None:
     ap.add_argument("--lessons", help="comma-separated lessons, by number or name (default: 1-4)")
     ap.add_argument("--moves", type=int, default=6, help="presses per slider")
     ap.add_argument("--smoke", action="store_true", help="lesson 1's first two sliders, 3 presses")
+    ap.add_argument("--ref", help="also measure this git ref's code, in the same run (before/after)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     args = ap.parse_args()
     lessons = LESSONS[:1] if args.smoke else [
@@ -176,6 +201,8 @@ def main() -> None:
     r = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
          "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
          "load_average_start": load(), "moves": moves, "smoke": args.smoke, "lessons": {}}
+    if args.ref:
+        r["ref"], r["ref_report"] = args.ref, measure_ref(args.ref, lessons, moves, args.smoke)
     wire = Wire()
     for lesson in lessons:
         r["lessons"][lesson] = lesson_rows(lesson, moves, wire, args.smoke)
