@@ -130,7 +130,8 @@ def test_data_reexports_augmentation_on_first_use():
         data.no_such_name  # noqa: B018
 
 
-@pytest.mark.parametrize("stem, first", [("02_batch_norm", "forward_section"), ("03_bottleneck", "single_channel")])
+@pytest.mark.parametrize("stem, first", [("02_batch_norm", "forward_section"), ("03_bottleneck", "single_channel"),
+                                         ("04_inception", "table1_view")])
 def test_first_section_builds_without_torch(stem, first):
     """The page's header and its first section (the part a learner sees first) load neither torch nor scikit-learn."""
     cells = [c for c in _cells(stem) if "page_header" in c or first in c]
@@ -142,9 +143,21 @@ def test_first_section_builds_without_torch(stem, first):
     assert _run(code) == []
 
 
-def test_table1_measured_on_the_meta_device_is_the_cpu_measurement():
-    """default_table1 runs GoogLeNet on 'meta' tensors (no arithmetic): every row, branch, head and total is
-    what the same model measures on real CPU tensors."""
+def test_table1_the_pages_read_is_the_models_measurement():
+    """The record lesson 4 reads (widgets/recordings/googlenet_table1_224.json) is, in every row, branch, head
+    and total, what measure_table1 measures on the model now, on CPU tensors and on 'meta' ones (no arithmetic).
+    If widgets/googlenet.py changed, rewrite the record: python -m widgets.inception_stats"""
     from widgets import inception_stats as S
 
-    assert S.default_table1() == S.measure_table1()
+    cpu = S.measure_table1()
+    assert S.default_table1() == cpu, "stale record: run python -m widgets.inception_stats"
+    assert S.measure_on_meta() == cpu
+    assert S.table1_from_json(json.loads(json.dumps(S.table1_to_json(cpu)))) == cpu
+
+
+def test_inception_names_and_aux_weight_are_the_models():
+    from widgets import googlenet as G
+    from widgets import inception_stats as S
+
+    assert S.INCEPTION_NAMES == tuple(G.TABLE1_INCEPTION)
+    assert G.AUX_LOSS_WEIGHT == 0.3

@@ -43,8 +43,9 @@ __all__ = [
     "NaiveInception", "TABLE1_INCEPTION", "googlenet_loss", "googlenet_loss_terms", "count_weights", "count_parameters",
 ]
 
-# Section 5: "the losses of the auxiliary classifiers were weighted by 0.3".
-AUX_LOSS_WEIGHT = 0.3
+# Section 5: "the losses of the auxiliary classifiers were weighted by 0.3" (kept with the paper's numbers in
+# widgets/inception_paper.py, torch-free, so that lesson 4's page can say it without loading torch).
+from widgets.inception_paper import AUX_LOSS_WEIGHT  # noqa: E402
 
 GoogLeNetOutputs = namedtuple("GoogLeNetOutputs", ["logits", "aux1", "aux2"])
 GoogLeNetOutputs.__doc__ = "What GoogLeNet returns in training mode with auxiliary heads."

@@ -12,6 +12,7 @@ PAPER_M = 1_000_000  # Table 1's "M" for operations
 ALEXNET_PARAMS = 60_000_000  # Krizhevsky et al. 2012: "60 million parameters"
 PAPER_TOTAL_MACS = 1.5e9     # section 5: "1.5 billion multiply-adds at inference time"
 PAPER_FEWER_THAN_ALEXNET = 12  # section 1: "12 times fewer parameters than ... Krizhevsky et al"
+AUX_LOSS_WEIGHT = 0.3        # section 5: "the losses of the auxiliary classifiers were weighted by 0.3"
 
 
 # ----------------------------------------------------------------------------------------------

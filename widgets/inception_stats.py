@@ -19,20 +19,25 @@ apart. One multiply-add = 2 FLOPs in torch's counter.
 from __future__ import annotations
 
 import functools
+import json
 import math
-from dataclasses import dataclass, field
-
-import torch
-from torch import nn
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from widgets.flops import count_flops_by_module
-from widgets.googlenet import TABLE1_INCEPTION, GoogLeNet, Inception, count_parameters, count_weights
+
+if TYPE_CHECKING:  # torch and the model are imported where a measurement runs; pages read the stored one
+    import torch
+    from torch import nn
+
+    from widgets.googlenet import GoogLeNet
 
 # The paper's Table 1 and its units (torch-free, for the landing page), re-exported here.
 from widgets.inception_paper import (ALEXNET_PARAMS, COLUMN_NAMES, PAPER_FEWER_THAN_ALEXNET, PAPER_K,  # noqa: F401
                                      PAPER_M, PAPER_TABLE1, PAPER_TOTAL_MACS, PaperRow, _decimals)
 
-INCEPTION_NAMES = tuple(TABLE1_INCEPTION)
+INCEPTION_NAMES = tuple(r.modules[0] for r in PAPER_TABLE1 if r.kind == "inception")  # = googlenet.TABLE1_INCEPTION's
 
 
 # ----------------------------------------------------------------------------------------------
@@ -90,6 +95,10 @@ def _chw(shape: tuple) -> tuple:
 
 def _depth(module: nn.Module) -> int:
     """Layers with weights on the longest path through `module` (Table 1's "depth")."""
+    from torch import nn
+
+    from widgets.googlenet import Inception
+
     if isinstance(module, Inception):
         return max(_depth(b) for b in (module.branch1x1, module.branch3x3, module.branch5x5, module.branch_pool))
     return sum(1 for m in module.modules() if isinstance(m, (nn.Conv2d, nn.Linear)))
@@ -101,6 +110,10 @@ def measure_table1(model: GoogLeNet | None = None, image_size: int = 224) -> Tab
     The forward pass runs in training mode so that the auxiliary heads are measured too; the rows and the
     totals are those of inference (the heads are reported apart).
     """
+    import torch
+
+    from widgets.googlenet import GoogLeNet, count_weights
+
     if model is None:
         torch.manual_seed(0)
         model = GoogLeNet()
@@ -119,6 +132,9 @@ def measure_table1(model: GoogLeNet | None = None, image_size: int = 224) -> Tab
 
 def _shapes_and_macs(model: GoogLeNet, image_size: int) -> tuple[dict[str, tuple], dict[str, int]]:
     """One forward pass: each Table 1 module's (input, output) shape by hook, and multiply-adds per module."""
+    import torch
+    from torch import nn
+
     was_training = model.training
     device = next(model.parameters()).device
     in_channels = model.conv1.conv.in_channels
@@ -149,6 +165,8 @@ def _shapes_and_macs(model: GoogLeNet, image_size: int) -> tuple[dict[str, tuple
 def _measure_row(model: GoogLeNet, paper: PaperRow, shapes: dict, macs: dict,
                  previous: MeasuredRow | None) -> MeasuredRow:
     """One row of Table 1, measured on its modules (an Inception row also by branch)."""
+    from widgets.googlenet import count_parameters, count_weights
+
     mods = [getattr(model, n) for n in paper.modules]
     if paper.modules:
         in_shape = _chw(shapes[paper.modules[0]][0])
@@ -170,6 +188,10 @@ def _measure_row(model: GoogLeNet, paper: PaperRow, shapes: dict, macs: dict,
 
 def _measure_branch(b: nn.Module, path: str, macs: dict) -> dict:
     """A branch's output channels, weights and multiply-adds, and those of its 1x1 reduction (if any)."""
+    from torch import nn
+
+    from widgets.googlenet import count_weights
+
     convs = [m for m in b.modules() if isinstance(m, nn.Conv2d)]
     return dict(
         out_channels=convs[-1].out_channels,
@@ -182,6 +204,8 @@ def _measure_branch(b: nn.Module, path: str, macs: dict) -> dict:
 
 def _measure_aux(model: GoogLeNet, shapes: dict, macs: dict) -> list[AuxMeasurement]:
     """Section 5's auxiliary heads (on top of 4a and 4d), by layer."""
+    from widgets.googlenet import count_parameters, count_weights
+
     aux = []
     for name, attached in (("aux1", "inception4a"), ("aux2", "inception4d")):
         head = getattr(model, name, None)
@@ -194,16 +218,50 @@ def _measure_aux(model: GoogLeNet, shapes: dict, macs: dict) -> list[AuxMeasurem
     return aux
 
 
+TABLE1_RECORD = Path(__file__).resolve().parent / "recordings" / "googlenet_table1_224.json"
+
+
 @functools.lru_cache(maxsize=4)
 def default_table1(image_size: int = 224) -> Table1Measurement:
-    """measure_table1 on the default GoogLeNet, computed once per process (pages call this).
+    """measure_table1 on the default GoogLeNet, once per process (pages call this).
 
-    The model is built on torch's 'meta' device: its tensors have shapes but no numbers, so the forward
-    pass counts the same shapes, weights and multiply-adds without computing a convolution (~2.5 s of
-    lesson 4's start on this machine). tests/test_startup.py checks it equals the measurement on the CPU."""
+    At the pages' 224 it is read from TABLE1_RECORD, which `python -m widgets.inception_stats` writes
+    from this measurement: lesson 4 then starts without torch (~3 s and ~250 MB of a kernel).
+    tests/test_startup.py measures the model again and fails if the record differs in any number.
+    Other sizes are measured on torch's 'meta' device (shapes, no arithmetic: the same counts)."""
+    if image_size == 224 and TABLE1_RECORD.is_file():
+        return table1_from_json(json.loads(TABLE1_RECORD.read_text()))
+    return measure_on_meta(image_size)
+
+
+def measure_on_meta(image_size: int = 224) -> Table1Measurement:
+    """measure_table1 on a default GoogLeNet built on the 'meta' device: no convolution is computed."""
+    import torch
+
+    from widgets.googlenet import GoogLeNet
+
     with torch.device("meta"):
         model = GoogLeNet()
     return measure_table1(model, image_size=image_size)
+
+
+def table1_to_json(m: Table1Measurement) -> dict:
+    """A measurement as JSON (rows in PAPER_TABLE1's order; each row's paper row is not repeated)."""
+    d = asdict(m)
+    for row in d["rows"]:
+        del row["paper"]
+    return d
+
+
+def table1_from_json(d: dict) -> Table1Measurement:
+    tup = lambda v: tuple(v) if v is not None else None  # noqa: E731  (JSON has lists; the dataclasses tuples)
+    if len(d["rows"]) != len(PAPER_TABLE1):
+        raise ValueError(f"{TABLE1_RECORD.name}: {len(d['rows'])} rows, Table 1 has {len(PAPER_TABLE1)}")
+    rows = [MeasuredRow(paper=p, **{**r, "input_shape": tup(r["input_shape"]), "output_shape": tup(r["output_shape"])})
+            for p, r in zip(PAPER_TABLE1, d["rows"])]
+    aux = [AuxMeasurement(**{**a, "input_shape": tuple(a["input_shape"]), "layers": [tuple(x) for x in a["layers"]]})
+           for a in d["aux"]]
+    return Table1Measurement(**{**d, "rows": rows, "aux": aux})
 
 
 # ----------------------------------------------------------------------------------------------
@@ -361,3 +419,8 @@ from widgets.inception_testtime import (  # noqa: E402,F401
     CROP_MIRRORS, CROP_PER_SQUARE, CROP_SCALES, CROP_SQUARES, PAPER_TABLE3, Table3Cost, Table3Row, pareto_lines,
     table3_costs, test_time_crops,
 )
+
+
+if __name__ == "__main__":  # rewrite the record the pages read (after a change to widgets/googlenet.py)
+    TABLE1_RECORD.write_text(json.dumps(table1_to_json(measure_on_meta(224)), indent=1) + "\n")
+    print(f"wrote {TABLE1_RECORD}")

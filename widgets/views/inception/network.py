@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 
 from widgets import inception_analysis as A
 from widgets import inception_stats as S
-from widgets.googlenet import AUX_LOSS_WEIGHT
+from widgets.inception_paper import AUX_LOSS_WEIGHT
 from widgets.ui import fmt_int, guarded, stat_table
 from widgets.views import palette
 from widgets.views.inception.common import (KIND_COLORS, LEGEND_ROOM, LessonSection, mega, row_label, shape,
