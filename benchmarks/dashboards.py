@@ -20,7 +20,8 @@ complete redraw for every slider on every lesson.
   mutation in a figure (the earlier method), kept beside it. The driver presses a key, then awaits one
   in-page promise per press: it never polls while the page redraws.
 - `--ref REF` measures the same sliders on a second Voila server running git REF's code (exported
-  with `git archive`, imported through PYTHONPATH), pages alternated: before/after under one load.
+  with `git archive`, imported through PYTHONPATH): both pages open, each slider measured on one page
+  then the other, in alternating order: before/after under the same load.
 
 Writes dashboards.{json,md} into --out (default benchmarks/results/), with the load average at start
 and end; a limited run (--only, --lessons, --slider, --ref) writes dashboards_<only>.{json,md} instead.
@@ -232,40 +233,57 @@ def sections_in_view(page, settle_ms: int = 30_000):
         j += 1
 
 
-def slider_latencies(browser, url: str, moves: int, max_sliders: int = 1000, only: str | None = None,
-                     max_ms: int = 5000) -> list[dict]:
-    """Complete-redraw and first-change latency for every slider on the page, section by section
-    (each scrolled into view first). `only`: sliders whose label or section contains this text."""
+def open_lesson(browser, url: str, max_sliders: int = 1000, only: str | None = None):
+    """Open `url`, install the watcher, visit each section (a lazy one is built when seen) and list
+    its sliders: (context, page, [(index, section, label, handle or None if skipped)])."""
     ctx, page = new_page(browser)
-    out: list[dict] = []
-    i = 0
+    page.goto(url, wait_until="commit", timeout=300_000)
+    page.wait_for_selector(FIGURE, timeout=300_000, state="attached")
+    page.evaluate(WATCH, QUIET_MS)
+    page.evaluate("window.__settle(1000, 30000)")
+    found, i = [], 0
+    for _j, section, sec in sections_in_view(page):
+        handles = sec.locator(".widget-slider .noUi-handle")
+        for k in range(handles.count()):
+            if i >= max_sliders:
+                return ctx, page, found
+            label = sec.locator(".widget-slider").nth(k).locator(".widget-label").inner_text().strip()
+            if not only or only.lower() in f"{section} {label}".lower():
+                found.append((i, section, label, handles.nth(k)))
+            i += 1
+    return ctx, page, found
+
+
+def measure_one(page, i: int, section: str, label: str, handle, moves: int, max_ms: int) -> dict:
+    if not handle.is_visible():
+        return {"slider": i, "section": section, "label": label, "skipped": "not visible"}
+    handle.scroll_into_view_if_needed()
+    page.evaluate("window.__settle(300, 3000)")   # whatever the scroll set off has settled
+    return summarise(i, label, move_slider(page, handle, moves, max_ms), section)
+
+
+def slider_latencies(browser, urls: list[str], moves: int, max_sliders: int = 1000, only: str | None = None,
+                     max_ms: int = 5000) -> list[list[dict]]:
+    """Complete-redraw and first-change latency for every slider, section by section (each scrolled
+    into view first), on one page per url: with two (before/after), the same slider is measured on
+    both pages one after the other, in alternating order, so that both see the same load."""
+    opened = []
     try:
-        page.goto(url, wait_until="commit", timeout=300_000)
-        page.wait_for_selector(FIGURE, timeout=300_000, state="attached")
-        page.evaluate(WATCH, QUIET_MS)
-        page.evaluate("window.__settle(1000, 30000)")
-        for _j, section, sec in sections_in_view(page):
-            handles = sec.locator(".widget-slider .noUi-handle")
-            for k in range(handles.count()):
-                if i >= max_sliders:
-                    return out
-                h = handles.nth(k)
-                label = sec.locator(".widget-slider").nth(k).locator(".widget-label").inner_text().strip()
-                if only and only.lower() not in f"{section} {label}".lower():
-                    i += 1
-                    continue
-                if not h.is_visible():
-                    out.append({"slider": i, "section": section, "label": label, "skipped": "not visible"})
-                    i += 1
-                    continue
-                h.scroll_into_view_if_needed()
-                page.evaluate("window.__settle(300, 3000)")   # whatever the scroll set off has settled
-                out.append(summarise(i, label, move_slider(page, h, moves, max_ms), section))
-                i += 1
+        for url in urls:
+            opened.append(open_lesson(browser, url, max_sliders, only))
+        out: list[list[dict]] = [[] for _ in urls]
+        n = max(len(found) for _, _, found in opened)
+        for k in range(n):
+            order = list(range(len(urls)))[::-1] if k % 2 else list(range(len(urls)))
+            for u in order:
+                found = opened[u][2]
+                if k < len(found):
+                    out[u].append(measure_one(opened[u][1], *found[k], moves, max_ms))
+        return out
     finally:
-        page.close(run_before_unload=True)
-        ctx.close()
-    return out
+        for ctx, page, _ in opened:
+            page.close(run_before_unload=True)
+            ctx.close()
 
 
 def summarise(i: int, label: str, recs: list[dict], section: str = "") -> dict:
@@ -393,7 +411,7 @@ def start_voila_at(root: Path, port: int, log_path: Path) -> subprocess.Popen:
 def run_latency(browser, names: list[str], moves: int, tmp: Path, max_sliders: int, only: str | None = None,
                 ref: str | None = None, max_ms: int = 5000) -> tuple[dict[str, list[dict]], dict[str, list[dict]] | None]:
     """Every slider of each lesson on a Voila server of the working tree and, with `ref`, on one of
-    that git ref's code, page by page alternately (the same load for both)."""
+    that git ref's code: both pages open, each slider measured on one then the other, alternately."""
     servers = []
     try:
         port = free_port()
@@ -405,9 +423,10 @@ def run_latency(browser, names: list[str], moves: int, tmp: Path, max_sliders: i
             wait_http(url + "/", 60, proc)
         out: dict[str, dict[str, list[dict]]] = {tag: {} for tag, _, _ in servers}
         for n in names:
-            for k, (tag, _, url) in enumerate(servers[::-1] if names.index(n) % 2 else servers):
-                out[tag][n] = slider_latencies(browser, f"{url}/voila/render/{n}.ipynb", moves, max_sliders, only,
-                                                max_ms)
+            rows = slider_latencies(browser, [f"{url}/voila/render/{n}.ipynb" for _, _, url in servers], moves,
+                                    max_sliders, only, max_ms)
+            for (tag, _, _), r in zip(servers, rows):
+                out[tag][n] = r
         return out["now"], out.get("ref")
     finally:
         for _, proc, _ in servers:
@@ -488,7 +507,7 @@ def main() -> None:
     ap.add_argument("--lessons", help="comma-separated lessons, by number or name (default: all)")
     ap.add_argument("--slider", help="only sliders whose section name or label contains this text")
     ap.add_argument("--ref", help="also measure every slider on a second server running this git ref's code "
-                                  "(e.g. HEAD~3), page by page alternately: before/after in one run")
+                                  "(e.g. HEAD~3), slider by slider alternately: before/after in one run")
     ap.add_argument("--timeout-ms", type=int, default=5000, help="a press that changed no figure by then changed nothing")
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "results"), help="folder for the report")
     args = ap.parse_args()
@@ -584,8 +603,8 @@ def slider_lines(r: dict) -> list[str]:
              "(status, numbers) outside the slider (`timed` = section). A press that changed no figure within "
              f"{r['press_timeout_ms']} ms is counted under `no change`, not timed. `first change`: the first "
              "mutation in a figure (the earlier method), for continuity."
-             + (f" `before`: the same sliders on a second server running git `{r['ref']}`, pages alternated "
-                "with this one's in the same run." if ref else ""), "",
+             + (f" `before`: the same sliders on a second server running git `{r['ref']}`, both pages open, each "
+                "slider measured on one then the other (alternating which goes first)." if ref else ""), "",
              "| lesson | section | slider | label | timed | complete p50 (ms) | complete p95 (ms) | first change p50 | "
              "first change p95 | presses that drew a figure | no change" + before + " |",
              "|---|---|---|---|---|---|---|---|---|---|---" + ("|---|---" if ref else "") + "|"]
