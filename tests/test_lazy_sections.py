@@ -89,3 +89,16 @@ def test_lessons_lazy_0_turns_it_off(monkeypatch):
     secs = [TanhSaturation(), TanhLayer()]
     assert all(s.built for s in secs)
     page.reset()
+
+
+def test_a_section_whose_build_fails_says_so_in_its_box_without_a_traceback(lesson1_page):
+    class Broken(TanhLayer):
+        name, words = "broken", "layer"
+
+        def build(self):
+            raise RuntimeError("no <b>data</b>")
+
+    broken = Broken()
+    broken.placeholder.visible = True
+    assert broken.widget.children[-1] is broken.status
+    assert "no &lt;b&gt;data&lt;/b&gt;" in broken.status.value and "Traceback" not in broken.status.value
