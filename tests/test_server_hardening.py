@@ -26,10 +26,10 @@ import pytest
 
 from browser import LESSON_READY
 from widgets.devtools.serving import (
-    NOTEBOOKS, REPO, close, free_port, start_voila, stop, wait_http, wait_rendered,
+    NOTEBOOKS, REPO, close, course_env, free_port, start_voila, stop, wait_http, wait_rendered,
 )
+from widgets.serve import host_allowed
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
 EVIL = "evil.example"
 TOKEN = "hardening-test"
 GONE_S = 10  # a closed page's kernel must be gone within this (measured: 0.5–1.5 s)
@@ -126,6 +126,28 @@ def assert_refused_everywhere(url: str, port: int, kernel: str, page_path: str, 
     assert status == 403, f"the shutdown call answered {status} to Host: {EVIL}"
 
 
+# --- the rule, and its configuration ------------------------------------------------------------------
+
+def test_host_names_answered():
+    names = ["localhost"]
+    for host in ("127.0.0.1:8866", "localhost:8866", "localhost", "[::1]:8866", "127.0.0.2"):
+        assert host_allowed(host, names), host
+    for host in ("evil.example", "evil.example:8866", "localhost.evil.example", "192.168.1.20:8866",
+                 "[::ffff:c0a8:114]:8866", "", "::1"):
+        assert not host_allowed(host, names), host
+    assert host_allowed("course.lan:8866", [*names, "course.lan"])  # listed names and addresses
+    assert host_allowed("192.168.1.20:8866", [*names, "192.168.1.20"])
+
+
+def test_lessons_hosts_adds_names():
+    code = ("from widgets.serve import CourseVoila; app = CourseVoila(); app.initialize(['notebooks']); "
+            "print(','.join(app.local_hostnames))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120,
+                          env=course_env(LESSONS_PREHEAT="0", LESSONS_HOSTS=" course.lan, 192.168.1.20 ,"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == "localhost,course.lan,192.168.1.20"
+
+
 # --- standalone Voilà, as `make serve` runs it -------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -147,6 +169,8 @@ def voila_kernel_alive(url: str):
     return lambda kernel: http(f"{url}/api/kernels/{kernel}")[0] == 200
 
 
+@pytest.mark.browser
+@pytest.mark.slow
 def test_standalone_closing_or_reloading_a_tab_ends_its_kernel(voila, browser):
     url, _, log = voila
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -159,6 +183,8 @@ def test_standalone_closing_or_reloading_a_tab_ends_its_kernel(voila, browser):
         context.close()
 
 
+@pytest.mark.browser
+@pytest.mark.slow
 def test_standalone_refuses_other_host_names(voila):
     url, port, log = voila
     started = log.read_text().count("Kernel started")
@@ -217,6 +243,8 @@ def server_kernels(url: str) -> set[str]:
     return {k["id"] for k in json.loads(body)}
 
 
+@pytest.mark.browser
+@pytest.mark.slow
 def test_jupyter_server_closing_or_reloading_a_tab_ends_its_kernel(server, browser):
     url, _, log = server
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -230,6 +258,8 @@ def test_jupyter_server_closing_or_reloading_a_tab_ends_its_kernel(server, brows
         context.close()
 
 
+@pytest.mark.browser
+@pytest.mark.slow
 def test_jupyter_server_refuses_other_host_names(server):
     url, port, _ = server
     status, _, body = http(f"{url}/api/kernels?token={TOKEN}", method="POST", data=b"{}")

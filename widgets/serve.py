@@ -15,7 +15,8 @@
    handlers that never make it. `ForeignHost` is one routing rule, placed before every route, that
    refuses (403) a request whose Host is neither a loopback address nor one of the allowed names,
    before any handler runs: no page, static file, kernel, websocket or shutdown call. This is Jupyter
-   Server's own rule (`ServerApp.local_hostnames`), applied to every route.
+   Server's own rule (`ServerApp.local_hostnames`), applied to every route. (Voilà's
+   `allow_remote_access=True` stays: no request with another Host reaches Jupyter's check.)
 """
 from __future__ import annotations
 
@@ -30,15 +31,18 @@ from voila.tornado.handler import TornadoVoilaHandler
 
 
 def host_allowed(host: str, names: list[str]) -> bool:
-    """Jupyter Server's `check_host`: a loopback address (127.0.0.1, [::1]) or one of `names` (browsers
-    send the name in lower case)."""
+    """A loopback address (127.0.0.1, [::1]) or one of `names` (names or addresses; browsers send
+    names in lower case). Jupyter Server's `check_host`, except that `names` may list addresses too:
+    serving a room (`--Voila.ip=0.0.0.0`), the machine's address is one of its names."""
     name = split_host_and_port(host)[0]  # "[::1]:8866" -> "[::1]"
     if name.startswith("[") and name.endswith("]"):
         name = name[1:-1]
+    if name in names:
+        return True
     try:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:
-        return name in names
+        return False
 
 
 class ForeignHost(Matcher):
@@ -76,14 +80,8 @@ class CourseVoila(Voila):
 
     local_hostnames = List(
         Unicode(), ["localhost"], config=True,
-        help="Host names answered besides loopback addresses (127.0.0.1, [::1]); any other Host header "
-             "gets 403. etc/jupyter/voila.py adds the names in LESSONS_HOSTS.")
-
-    def init_settings(self):
-        settings = super().init_settings()
-        # Voilà sets allow_remote_access=True; give Jupyter's handlers their own check back too.
-        settings.update(allow_remote_access=False, local_hostnames=list(self.local_hostnames))
-        return settings
+        help="Host names (or addresses) answered besides loopback addresses (127.0.0.1, [::1]); any "
+             "other Host header gets 403. etc/jupyter/voila.py adds the names in LESSONS_HOSTS.")
 
     def init_handlers(self):
         handlers = [(route[0], CoursePageHandler, *route[2:]) if route[1] is TornadoVoilaHandler else route
