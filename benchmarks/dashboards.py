@@ -218,6 +218,17 @@ def move_slider(page, handle, moves: int, max_ms: int = 5000) -> list[dict]:
     return records
 
 
+# A lazy section (widgets/views/lazy.py) shows a placeholder until it has been built: resolves when the
+# section `el` holds none (one MutationObserver, no polling), or after `maxMs`.
+BUILT = """(el, maxMs) => new Promise(res => {
+  if (!el.querySelector('.lazy-placeholder')) { res(true); return; }
+  const obs = new MutationObserver(() => {
+    if (!el.querySelector('.lazy-placeholder')) { obs.disconnect(); res(true); } });
+  obs.observe(el, {subtree: true, childList: true});
+  setTimeout(() => { obs.disconnect(); res(false); }, maxMs);
+})"""
+
+
 def sections_in_view(page, settle_ms: int = 30_000):
     """Each `.lesson-section` in page order, scrolled into view and settled (a lazy section is built
     when it comes into view): yields (section index, its name, its locator)."""
@@ -226,6 +237,7 @@ def sections_in_view(page, settle_ms: int = 30_000):
     while j < sections.count():
         sec = sections.nth(j)
         sec.scroll_into_view_if_needed()
+        sec.evaluate(BUILT, settle_ms)          # a lazy section: until its placeholder has gone
         page.evaluate(f"window.__settle(600, {settle_ms})")
         cls = sec.get_attribute("class") or ""
         name = next((c[len("section-"):] for c in cls.split() if c.startswith("section-")), str(j))
@@ -593,6 +605,17 @@ def _cell(s: dict | None, key: str) -> str:
     return "–" if not s or key not in s else str(s[key])
 
 
+def _by_name(rows: list[dict]) -> dict:
+    """Rows by (section, label, how many rows before had both): the same slider on two pages, even if
+    one page showed a slider the other did not."""
+    out, seen = {}, {}
+    for s in rows:
+        key = (s.get("section"), s["label"])
+        seen[key] = seen.get(key, -1) + 1
+        out[(*key, seen[key])] = s
+    return out
+
+
 def slider_lines(r: dict) -> list[str]:
     ref = r.get("sliders_ref")
     before = (f" | before ({r['ref']}) p50 | before p95" if ref else "")
@@ -609,13 +632,14 @@ def slider_lines(r: dict) -> list[str]:
              "first change p95 | presses that drew a figure | no change" + before + " |",
              "|---|---|---|---|---|---|---|---|---|---|---" + ("|---|---" if ref else "") + "|"]
     for n, rows in r.get("sliders", {}).items():
-        old = {(s.get("section"), s["label"], k): s for k, s in enumerate(ref.get(n, []))} if ref else {}
-        for k, s in enumerate(rows):
+        old = _by_name(ref.get(n, [])) if ref else {}
+        for k, key in zip(range(len(rows)), _by_name(rows)):
+            s = rows[k]
             head = f"| {n} | {s.get('section', '')} | {s['slider']} | {s['label'].replace('|', chr(92) + '|')} |"
             if "skipped" in s:
                 lines.append(f"{head} skipped: {s['skipped']} | | | | | | |" + (" | |" if ref else ""))
                 continue
-            b = old.get((s.get("section"), s["label"], k))
+            b = old.get(key)
             lines.append(f"{head} {s.get('timed', '')} | {_cell(s, 'complete_p50_ms')} | {_cell(s, 'complete_p95_ms')} | "
                          f"{_cell(s, 'first_change_p50_ms')} | {_cell(s, 'first_change_p95_ms')} | "
                          f"{s['changed_figure']}/{s['moves']} | {s.get('changed_nothing', 0)}"
