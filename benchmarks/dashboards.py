@@ -429,7 +429,8 @@ def run_latency(browser, names: list[str], moves: int, tmp: Path, max_sliders: i
         port = free_port()
         servers.append(("now", start_voila(port, tmp / "voila-latency.log"), f"http://127.0.0.1:{port}"))
         if ref:
-            root, port = export_ref(ref, tmp), free_port()
+            root = Path(ref) if Path(ref).is_dir() else export_ref(ref, tmp)   # a folder: used as it is
+            port = free_port()
             servers.append(("ref", start_voila_at(root, port, tmp / "voila-ref.log"), f"http://127.0.0.1:{port}"))
         for _, proc, url in servers:
             wait_http(url + "/", 60, proc)
@@ -519,6 +520,7 @@ def main() -> None:
     ap.add_argument("--lessons", help="comma-separated lessons, by number or name (default: all)")
     ap.add_argument("--slider", help="only sliders whose section name or label contains this text")
     ap.add_argument("--ref", help="also measure every slider on a second server running this git ref's code "
+                                  "(or a folder holding widgets/, notebooks/, etc/, share/) "
                                   "(e.g. HEAD~3), slider by slider alternately: before/after in one run")
     ap.add_argument("--timeout-ms", type=int, default=5000, help="a press that changed no figure by then changed nothing")
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "results"), help="folder for the report")
