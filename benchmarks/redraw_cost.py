@@ -8,7 +8,7 @@ of data); to other widgets (numbers, status), their bytes. Insensitive to the br
     python benchmarks/redraw_cost.py [--lessons 1,2] [--moves 6] [--smoke] [--ref GIT_REF]
 
 `--ref` also measures git REF's code (exported with `git archive`, run with it first on PYTHONPATH) in
-the same run, and writes its numbers beside these (before/after).
+the same run, lesson by lesson in alternating order, and writes its numbers beside these (before/after).
 
 Writes redraw_cost.{json,md} into --out (default benchmarks/results/), with the load average.
 """
@@ -171,18 +171,32 @@ def write(r: dict, out: Path) -> None:
     print("\n".join(lines))
 
 
-def measure_ref(ref: str, lessons: list[str], moves: int, smoke: bool) -> dict:
-    """This script over git `ref`'s widgets/ (first on PYTHONPATH), its report as a dict."""
+def export(ref: str) -> Path:
+    """git `ref`'s widgets/ in a folder of its own (`git archive`: the working tree is not touched)."""
     import subprocess
     import tempfile
 
     tmp = Path(tempfile.mkdtemp())
     arch = subprocess.run(["git", "archive", ref, "widgets"], cwd=ROOT, check=True, capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(tmp)], input=arch, check=True)
-    cmd = [sys.executable, __file__, "--out", str(tmp / "out"), "--moves", str(moves),
-           "--lessons", ",".join(lessons)] + (["--smoke"] if smoke else [])
-    subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, env=dict(os.environ, PYTHONPATH=str(tmp)))
-    return json.loads((tmp / "out" / "redraw_cost.json").read_text())
+    return tmp
+
+
+def measure_ref(tree: Path, lesson: str, moves: int, smoke: bool) -> list[dict]:
+    """This script over `tree`'s widgets (first on PYTHONPATH), for one lesson: its rows."""
+    import subprocess
+
+    out = tree / f"out-{lesson}"
+    cmd = [sys.executable, __file__, "--out", str(out), "--moves", str(moves), "--lessons", lesson] + (
+        ["--smoke"] if smoke else [])
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(tree)))
+    if not (out / "redraw_cost.json").exists():
+        raise RuntimeError(f"{ref_name(tree)} {lesson}: no report\n{proc.stderr[-2000:]}")
+    return json.loads((out / "redraw_cost.json").read_text())["lessons"][lesson]
+
+
+def ref_name(tree: Path) -> str:
+    return f"the ref's code in {tree}"
 
 
 def main() -> None:
@@ -190,7 +204,8 @@ def main() -> None:
     ap.add_argument("--lessons", help="comma-separated lessons, by number or name (default: 1-4)")
     ap.add_argument("--moves", type=int, default=6, help="presses per slider")
     ap.add_argument("--smoke", action="store_true", help="lesson 1's first two sliders, 3 presses")
-    ap.add_argument("--ref", help="also measure this git ref's code, in the same run (before/after)")
+    ap.add_argument("--ref", help="also measure this git ref's code (or a folder holding widgets/), in the same "
+                                  "run (before/after)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     args = ap.parse_args()
     lessons = LESSONS[:1] if args.smoke else [
@@ -201,13 +216,23 @@ def main() -> None:
     r = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
          "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
          "load_average_start": load(), "moves": moves, "smoke": args.smoke, "lessons": {}}
+    wire, tree = Wire(), None
+    if args.ref:      # a folder holding widgets/ is used as it is (e.g. this tree with some files put back)
+        tree = Path(args.ref) if Path(args.ref).is_dir() else export(args.ref)
     if args.ref:
-        r["ref"], r["ref_report"] = args.ref, measure_ref(args.ref, lessons, moves, args.smoke)
-    wire = Wire()
-    for lesson in lessons:
-        r["lessons"][lesson] = lesson_rows(lesson, moves, wire, args.smoke)
+        r["ref"], r["ref_report"] = args.ref, {"load_average_start": load(), "lessons": {}}
+    for k, lesson in enumerate(lessons):        # lesson by lesson, ref and this tree in alternating order
+        for which in (("ref", "now") if k % 2 == 0 else ("now", "ref")):
+            if which == "now":
+                r["lessons"][lesson] = lesson_rows(lesson, moves, wire, args.smoke)
+            elif tree is not None:
+                r["ref_report"]["lessons"][lesson] = measure_ref(tree, lesson, moves, args.smoke)
     r["load_average_end"] = load()
     write(r, Path(args.out))
+    sys.stdout.flush()
+    # lessons 3 and 4 start torch's worker threads, whose teardown can abort the interpreter's exit
+    # ("terminate called without an active exception") after the report is written: exit at once
+    os._exit(0)
 
 
 if __name__ == "__main__":
