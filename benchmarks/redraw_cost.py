@@ -150,8 +150,9 @@ def write(r: dict, out: Path) -> None:
              "returned (messages serialised); bytes are the comm messages sent (JSON + binary buffers), to "
              "figures and to other widgets (the slider's own echo left out); `layout keys` are the layout "
              "properties plotly's messages set (each makes plotly.js relayout, not only restyle)."
-             + (f" `before`: git `{r['ref']}`'s code measured in the same run (load at its start "
-                f"{r['ref_report']['load_average_start']})." if r.get("ref_report") else ""), "",
+             + (f" `before`: {r.get('ref_note') or 'git `' + r['ref'] + '`'}'s code measured in the same run, lesson by "
+                f"lesson in alternating order (load at its start {r['ref_report']['load_average_start']})."
+                if r.get("ref_report") else ""), "",
              "| lesson | section | control | label | update p50 (ms) | update max | figure bytes p50 | figure bytes max "
              "| other bytes p50 | figures | messages | layout keys |" + (" before: update p50 / max (ms) | before: figure bytes p50 |" if r.get("ref_report") else ""),
              "|---|---|---|---|---|---|---|---|---|---|---|---|" + ("---|---|" if r.get("ref_report") else "")]
@@ -206,6 +207,7 @@ def main() -> None:
     ap.add_argument("--smoke", action="store_true", help="lesson 1's first two sliders, 3 presses")
     ap.add_argument("--ref", help="also measure this git ref's code (or a folder holding widgets/), in the same "
                                   "run (before/after)")
+    ap.add_argument("--ref-note", help="what --ref is, in the report (e.g. for a folder)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     args = ap.parse_args()
     lessons = LESSONS[:1] if args.smoke else [
@@ -221,6 +223,7 @@ def main() -> None:
         tree = Path(args.ref) if Path(args.ref).is_dir() else export(args.ref)
     if args.ref:
         r["ref"], r["ref_report"] = args.ref, {"load_average_start": load(), "lessons": {}}
+        r["ref_note"] = args.ref_note
     for k, lesson in enumerate(lessons):        # lesson by lesson, ref and this tree in alternating order
         for which in (("ref", "now") if k % 2 == 0 else ("now", "ref")):
             if which == "now":
