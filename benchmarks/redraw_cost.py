@@ -150,7 +150,7 @@ def write(r: dict, out: Path) -> None:
              "returned (messages serialised); bytes are the comm messages sent (JSON + binary buffers), to "
              "figures and to other widgets (the slider's own echo left out); `layout keys` are the layout "
              "properties plotly's messages set (each makes plotly.js relayout, not only restyle)."
-             + (f" `before`: {r.get('ref_note') or 'git `' + r['ref'] + '`'}'s code measured in the same run, lesson by "
+             + (f" `before`: {r.get('ref_note') or 'git `' + r['ref'] + '`' + chr(39) + 's code'}, measured in the same run, lesson by "
                 f"lesson in alternating order (load at its start {r['ref_report']['load_average_start']})."
                 if r.get("ref_report") else ""), "",
              "| lesson | section | control | label | update p50 (ms) | update max | figure bytes p50 | figure bytes max "
