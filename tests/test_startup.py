@@ -146,13 +146,14 @@ def test_first_section_builds_without_torch(stem, first):
 def test_table1_the_pages_read_is_the_models_measurement():
     """The record lesson 4 reads (widgets/recordings/googlenet_table1_224.json) is, in every row, branch, head
     and total, what measure_table1 measures on the model now, on CPU tensors and on 'meta' ones (no arithmetic).
-    If widgets/googlenet.py changed, rewrite the record: python -m widgets.inception_stats"""
+    If widgets/googlenet.py changed, rewrite the record: python -m widgets.inception_record"""
+    from widgets import inception_record as R
     from widgets import inception_stats as S
 
     cpu = S.measure_table1()
-    assert S.default_table1() == cpu, "stale record: run python -m widgets.inception_stats"
-    assert S.measure_on_meta() == cpu
-    assert S.table1_from_json(json.loads(json.dumps(S.table1_to_json(cpu)))) == cpu
+    assert S.default_table1() == cpu, "stale record: run python -m widgets.inception_record"
+    assert R.read() == cpu and R.measure_on_meta() == cpu
+    assert R.from_json(json.loads(json.dumps(R.to_json(cpu)))) == cpu
 
 
 def test_inception_names_and_aux_weight_are_the_models():

@@ -19,10 +19,8 @@ apart. One multiply-add = 2 FLOPs in torch's counter.
 from __future__ import annotations
 
 import functools
-import json
 import math
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from widgets.flops import count_flops_by_module
@@ -218,50 +216,19 @@ def _measure_aux(model: GoogLeNet, shapes: dict, macs: dict) -> list[AuxMeasurem
     return aux
 
 
-TABLE1_RECORD = Path(__file__).resolve().parent / "recordings" / "googlenet_table1_224.json"
-
-
 @functools.lru_cache(maxsize=4)
 def default_table1(image_size: int = 224) -> Table1Measurement:
     """measure_table1 on the default GoogLeNet, once per process (pages call this).
 
-    At the pages' 224 it is read from TABLE1_RECORD, which `python -m widgets.inception_stats` writes
-    from this measurement: lesson 4 then starts without torch (~3 s and ~250 MB of a kernel).
-    tests/test_startup.py measures the model again and fails if the record differs in any number.
-    Other sizes are measured on torch's 'meta' device (shapes, no arithmetic: the same counts)."""
-    if image_size == 224 and TABLE1_RECORD.is_file():
-        return table1_from_json(json.loads(TABLE1_RECORD.read_text()))
-    return measure_on_meta(image_size)
+    At the pages' 224 it is read from the record widgets/inception_record.py keeps (written from this
+    measurement by `python -m widgets.inception_record`): lesson 4 then starts without torch (~3 s and
+    ~250 MB of a kernel). tests/test_startup.py measures the model again and fails if the record differs
+    in any number. Other sizes are measured on torch's 'meta' device (shapes, no arithmetic: the same counts)."""
+    from widgets import inception_record as R
 
-
-def measure_on_meta(image_size: int = 224) -> Table1Measurement:
-    """measure_table1 on a default GoogLeNet built on the 'meta' device: no convolution is computed."""
-    import torch
-
-    from widgets.googlenet import GoogLeNet
-
-    with torch.device("meta"):
-        model = GoogLeNet()
-    return measure_table1(model, image_size=image_size)
-
-
-def table1_to_json(m: Table1Measurement) -> dict:
-    """A measurement as JSON (rows in PAPER_TABLE1's order; each row's paper row is not repeated)."""
-    d = asdict(m)
-    for row in d["rows"]:
-        del row["paper"]
-    return d
-
-
-def table1_from_json(d: dict) -> Table1Measurement:
-    tup = lambda v: tuple(v) if v is not None else None  # noqa: E731  (JSON has lists; the dataclasses tuples)
-    if len(d["rows"]) != len(PAPER_TABLE1):
-        raise ValueError(f"{TABLE1_RECORD.name}: {len(d['rows'])} rows, Table 1 has {len(PAPER_TABLE1)}")
-    rows = [MeasuredRow(paper=p, **{**r, "input_shape": tup(r["input_shape"]), "output_shape": tup(r["output_shape"])})
-            for p, r in zip(PAPER_TABLE1, d["rows"])]
-    aux = [AuxMeasurement(**{**a, "input_shape": tuple(a["input_shape"]), "layers": [tuple(x) for x in a["layers"]]})
-           for a in d["aux"]]
-    return Table1Measurement(**{**d, "rows": rows, "aux": aux})
+    if image_size == 224 and R.TABLE1_RECORD.is_file():
+        return R.read()
+    return R.measure_on_meta(image_size)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -419,8 +386,3 @@ from widgets.inception_testtime import (  # noqa: E402,F401
     CROP_MIRRORS, CROP_PER_SQUARE, CROP_SCALES, CROP_SQUARES, PAPER_TABLE3, Table3Cost, Table3Row, pareto_lines,
     table3_costs, test_time_crops,
 )
-
-
-if __name__ == "__main__":  # rewrite the record the pages read (after a change to widgets/googlenet.py)
-    TABLE1_RECORD.write_text(json.dumps(table1_to_json(measure_on_meta(224)), indent=1) + "\n")
-    print(f"wrote {TABLE1_RECORD}")
