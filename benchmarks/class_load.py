@@ -85,6 +85,8 @@ async def learner(browser, url: str, delay: float, moves: int, t_start: float) -
         await page.goto(url, wait_until="commit", timeout=600_000)
         await page.wait_for_selector(FIGURE, timeout=600_000, state="attached")
         result["drawn_s"] = time.perf_counter() - t0
+        result["kernel_id"] = await page.evaluate(
+            "() => JSON.parse(document.getElementById('jupyter-config-data').textContent).kernelId")
         handle = page.locator(".widget-slider .noUi-handle").nth(SLIDER)
         await handle.wait_for(state="visible", timeout=600_000)
         answer = await page.evaluate_handle(ANSWER, [".js-plotly-plot", 300_000])
@@ -107,7 +109,7 @@ async def learner(browser, url: str, delay: float, moves: int, t_start: float) -
     return result
 
 
-async def run_class(url: str, learners: int, spread_s: float, moves: int) -> list[dict]:
+async def run_class(url: str, learners: int, spread_s: float, moves: int, before_close) -> list[dict]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
@@ -115,7 +117,8 @@ async def run_class(url: str, learners: int, spread_s: float, moves: int) -> lis
         t_start = time.monotonic()
         delays = [spread_s * i / max(1, learners - 1) for i in range(learners)]  # all opened within spread_s
         results = await asyncio.gather(*(learner(browser, url, d, moves, t_start) for d in delays))
-        for r in results:  # close so Voila is told (their kernels are culled later)
+        before_close(results)  # the learners' kernels are measured while their pages are open
+        for r in results:  # close so Voila is told: their kernels are shut down
             try:
                 await r.pop("page").close(run_before_unload=True)
                 await r.pop("ctx").close()
@@ -147,23 +150,40 @@ def main() -> None:
         idle_kernels = rss(kernels(server))
         peak = PeakMemory(server)
         peak.start()
-        results = asyncio.run(run_class(f"{url}/voila/render/{LESSON}.ipynb", learners, args.spread, moves))
-        busy_kernels = rss(kernels(server))
+        learners_kernels: dict = {}
+        measure = lambda results: learners_kernels.update(learner_kernels(server, results))  # noqa: E731
+        results = asyncio.run(run_class(f"{url}/voila/render/{LESSON}.ipynb", learners, args.spread, moves, measure))
         peak.halt.set()
         peak.join()
     finally:
         stop(proc)
-    report = summary(results, learners, args, pool, idle_kernels, busy_kernels, peak)
+    report = summary(results, learners, args, pool, idle_kernels, learners_kernels, peak)
     report["load_average_start"], report["load_average_end"] = start_load, load()
     write(report, Path(args.out))
 
 
-def summary(results, learners, args, pool, idle_kernels, busy_kernels, peak) -> dict:
+def learner_kernels(server: psutil.Process, results: list[dict]) -> dict:
+    """The memory and CPU time of the kernels that served the learners' pages (not the pre-heated pool's
+    other lessons): a kernel is a learner's when its connection file names the page's kernel id."""
+    ids = {r["kernel_id"] for r in results if r.get("kernel_id")}
+    mine = [k for k in kernels(server) if any(f"kernel-{i}" in " ".join(k.cmdline()) for i in ids)]
+    cpu = []
+    for k in mine:
+        try:
+            t = k.cpu_times()
+            cpu.append(t.user + t.system)
+        except psutil.Error:
+            pass
+    return {"rss": rss(mine), "cpu_s": cpu}
+
+
+def summary(results, learners, args, pool, idle_kernels, learners_kernels, peak) -> dict:
+    busy_kernels, cpu_s = learners_kernels.get("rss", []), learners_kernels.get("cpu_s", [])
     ok = [r for r in results if r.get("error") is None and r.get("answered")]
     tti = [r["tti_s"] for r in ok]
     lat = [x for r in ok for x in r["complete_ms"]]
     mem = psutil.virtual_memory().total / 2**30
-    kernel_mib = max(busy_kernels, default=0)  # the largest kernel: a learner's, after its page ran
+    kernel_mib = max(busy_kernels, default=0)  # the largest learner's kernel, its page open
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {mem:.0f} GiB",
@@ -182,6 +202,9 @@ def summary(results, learners, args, pool, idle_kernels, busy_kernels, peak) -> 
         # memory only (2 GiB kept free, the largest kernel per learner); the cores are the tighter limit
         "learners_per_gib": round(1024 / kernel_mib, 1) if kernel_mib else None,
         "learners_in_memory": int((mem - 2) * 1024 / kernel_mib) if kernel_mib else None,
+        # the cores: a learner's kernel's CPU seconds (start, the page, the presses), median
+        "kernel_cpu_s_median": round(statistics.median(cpu_s), 2) if cpu_s else None,
+        "learners_per_core_in_10_s": round(10 / statistics.median(cpu_s), 1) if cpu_s else None,
     }
 
 
