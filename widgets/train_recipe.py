@@ -20,7 +20,7 @@ from widgets.train_eval import forward_flops
 
 inception_loss = googlenet_loss_terms  # (total, main, aux sum); the engine's historical name
 __all__ = ["AUX_LOSS_WEIGHT", "inception_loss", "build_model", "lr_at", "ema_decay_at", "EmaUpdate",
-           "DATASET_SHAPES", "describe_run", "DATASET_SIZES", "activation_bytes", "estimate_memory", "check_resources"]
+           "DATASET_SHAPES", "build_on_meta", "describe_run", "DATASET_SIZES", "activation_bytes", "estimate_memory", "check_resources"]
 
 
 def build_model(config: TrainConfig, in_channels: int, num_classes: int) -> nn.Module:
@@ -78,13 +78,23 @@ class EmaUpdate:
 DATASET_SHAPES = {"digits": (1, 10, 1437), "cifar10": (3, 10, 50_000)}
 
 
+def build_on_meta(config: TrainConfig, in_channels: int, num_classes: int,
+                  model_factory: Callable | None = None) -> nn.Module:
+    """The model built on torch's 'meta' device: every shape and weight count, no storage, and a forward
+    pass that computes nothing (as lesson 4's Table 1, widgets/inception_record.measure_on_meta).
+    FlopCounterMode counts from shapes alone, so its count is the CPU model's: tests/test_train_meta_flops.py."""
+    with torch.device("meta"):
+        return (model_factory or build_model)(config, in_channels, num_classes)
+
+
 def describe_run(config: TrainConfig, model_factory: Callable | None = None) -> dict:
     """What a setting costs before it runs: parameters, forward FLOPs per image (counted by
-    torch's FlopCounterMode on a real model), steps, and the learning rates it will use."""
+    torch's FlopCounterMode on the model built on the 'meta' device: no arithmetic, the same count
+    as on the CPU), steps, and the learning rates it will use."""
     cin, classes, n_train = DATASET_SHAPES[config.dataset]
     if config.train_subset:
         n_train = min(n_train, config.train_subset)
-    model = (model_factory or build_model)(config, cin, classes)
+    model = build_on_meta(config, cin, classes, model_factory)
     steps = max(0, n_train // config.batch_size)
     lrs = [lr_at(config, s, max(1, steps)) for s in (0, max(0, steps * config.epochs - 1))]
     flops = forward_flops(model, cin, config.image_size)
@@ -105,8 +115,7 @@ def activation_bytes(config: TrainConfig, in_channels: int, classes: int = 10) -
     """(sum, largest) of the float32 outputs of the model's layers for one training image, and the
     parameter count, measured on the meta device (shapes only, nothing allocated). In-place ReLUs
     reuse their input and are not counted again."""
-    with torch.device("meta"):
-        model = build_model(config, in_channels, classes).train()
+    model = build_on_meta(config, in_channels, classes).train()
     sizes: list[int] = []
 
     def hook(module, _inputs, out):
