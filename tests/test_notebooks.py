@@ -51,10 +51,13 @@ def test_thin_cells(path):
 
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_id)
-def test_executes_headless(path):
+def test_executes_headless(path, monkeypatch):
+    """Every cell runs, every section built: no browser reports sections in view here, so the lazy
+    sections (widgets/views/lazy.py, covered by tests/test_lazy_sections*.py) are turned off."""
     import nbformat
     from nbclient import NotebookClient
 
+    monkeypatch.setenv("LESSONS_LAZY", "0")  # the kernel inherits it
     nb = nbformat.read(path, as_version=4)
     NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
     for cell in nb.cells:
