@@ -8,19 +8,24 @@ decay (`ema_decay_at`) so that a run of a few hundred steps is not dominated by 
 """
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
+from functools import lru_cache
+from pathlib import Path
 from typing import Callable
 
 import torch
 import torch.nn as nn
 
 from widgets.googlenet import AUX_LOSS_WEIGHT, googlenet_loss_terms
-from widgets.train_config import ConfigError, TrainConfig
+from widgets.train_config import SHAPE_FIELDS, ConfigError, TrainConfig, lesson_default
 from widgets.train_eval import forward_flops
 
 inception_loss = googlenet_loss_terms  # (total, main, aux sum); the engine's historical name
 __all__ = ["AUX_LOSS_WEIGHT", "inception_loss", "build_model", "lr_at", "ema_decay_at", "EmaUpdate",
-           "DATASET_SHAPES", "build_on_meta", "describe_run", "DATASET_SIZES", "activation_bytes", "estimate_memory", "check_resources"]
+           "DATASET_SHAPES", "build_on_meta", "model_cost", "count_on_meta", "describe_run",
+           "DATASET_SIZES", "activation_bytes", "estimate_memory", "check_resources"]
 
 
 def build_model(config: TrainConfig, in_channels: int, num_classes: int) -> nn.Module:
@@ -87,18 +92,51 @@ def build_on_meta(config: TrainConfig, in_channels: int, num_classes: int,
         return (model_factory or build_model)(config, in_channels, num_classes)
 
 
+# The model's cost for the settings lesson 5's page opens with (CPU: the digits default; GPU: the paper
+# width at 32 px) and CIFAR-10's default, stored: the page then opens without FlopCounterMode, which
+# imports torch._dynamo (~1 CPU s, ~70 MiB). `python -m widgets.train_recipe` rewrites it from the meta
+# count; tests/test_train_meta_flops.py counts each entry again on the CPU and fails on any difference.
+COST_RECORD = Path(__file__).resolve().parent / "recordings" / "model_cost.json"
+RECORDED_CONFIGS = (lesson_default("digits"), dataclasses.replace(lesson_default("digits"), width=1.0, image_size=32),
+                    lesson_default("cifar10"))
+
+
+def shape_key(config: TrainConfig) -> str:
+    """The settings that decide the model's parameters and FLOPs (SHAPE_FIELDS), as the record's key."""
+    return json.dumps([getattr(config, f) for f in SHAPE_FIELDS])
+
+
+@lru_cache(maxsize=1)
+def _recorded_costs() -> dict:
+    return json.loads(COST_RECORD.read_text()) if COST_RECORD.is_file() else {}
+
+
+def model_cost(config: TrainConfig, model_factory: Callable | None = None) -> tuple[int, int]:
+    """(forward FLOPs of one image, parameters): from COST_RECORD for a recorded shape, else counted
+    by torch's FlopCounterMode on the model built on the 'meta' device (no arithmetic, the CPU's count)."""
+    recorded = None if model_factory else _recorded_costs().get(shape_key(config))
+    if recorded:
+        return recorded["forward_flops"], recorded["params"]
+    return count_on_meta(config, model_factory)
+
+
+def count_on_meta(config: TrainConfig, model_factory: Callable | None = None) -> tuple[int, int]:
+    """(forward FLOPs of one image, parameters), FlopCounterMode on the model built on the 'meta' device."""
+    cin, classes, _ = DATASET_SHAPES[config.dataset]
+    model = build_on_meta(config, cin, classes, model_factory)
+    return forward_flops(model, cin, config.image_size), sum(p.numel() for p in model.parameters())
+
+
 def describe_run(config: TrainConfig, model_factory: Callable | None = None) -> dict:
-    """What a setting costs before it runs: parameters, forward FLOPs per image (counted by
-    torch's FlopCounterMode on the model built on the 'meta' device: no arithmetic, the same count
-    as on the CPU), steps, and the learning rates it will use."""
-    cin, classes, n_train = DATASET_SHAPES[config.dataset]
+    """What a setting costs before it runs: parameters and forward FLOPs per image (`model_cost`),
+    steps, and the learning rates it will use."""
+    _, _, n_train = DATASET_SHAPES[config.dataset]
     if config.train_subset:
         n_train = min(n_train, config.train_subset)
-    model = build_on_meta(config, cin, classes, model_factory)
     steps = max(0, n_train // config.batch_size)
     lrs = [lr_at(config, s, max(1, steps)) for s in (0, max(0, steps * config.epochs - 1))]
-    flops = forward_flops(model, cin, config.image_size)
-    return {"params": sum(p.numel() for p in model.parameters()), "forward_flops": flops,
+    flops, params = model_cost(config, model_factory)
+    return {"params": params, "forward_flops": flops,
             "train_flops_per_epoch": 3 * flops * steps * config.batch_size,  # forward + 2x backward
             "steps_per_epoch": steps, "total_steps": steps * config.epochs,
             "lr_first": lrs[0], "lr_peak": config.lr, "lr_last": lrs[1]}
@@ -170,3 +208,14 @@ def check_resources(config: TrainConfig, device: torch.device | str | None = Non
         parts = ", ".join(f"{k} {mib(v)}" for k, v in need.items() if k != "total")
         raise ConfigError(f"this setting needs about {mib(need['total'])} ({parts}) but {mib(available)} are "
                           f"available: lower the image size, the width or the batch size")
+
+
+def write_cost_record() -> None:
+    """Count RECORDED_CONFIGS on the meta device (never the record) and write COST_RECORD."""
+    costs = {shape_key(c): dict(zip(("forward_flops", "params"), count_on_meta(c))) for c in RECORDED_CONFIGS}
+    COST_RECORD.write_text(json.dumps(costs, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    write_cost_record()
+    print(f"wrote {COST_RECORD}")

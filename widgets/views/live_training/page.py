@@ -34,8 +34,9 @@ REDRAW_INTERVAL = 0.25  # seconds: at most 4 redraws a second, whatever the step
 
 
 def replay_files() -> list[Path]:
-    """Recorded run histories shipped with the package (widgets/recordings/*.json), the lesson's first."""
-    return sorted(RECORDINGS.glob("*.json"), key=lambda p: (p != SHIPPED, p.name))
+    """Recorded run histories shipped with the package (widgets/recordings/replay_*.json), the lesson's
+    first. The folder holds other records too (Table 1's, the model costs): they are not runs to replay."""
+    return sorted(RECORDINGS.glob("replay_*.json"), key=lambda p: (p != SHIPPED, p.name))
 
 
 def heading(text: str) -> ipw.HTML:
