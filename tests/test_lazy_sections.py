@@ -102,3 +102,26 @@ def test_a_section_whose_build_fails_says_so_in_its_box_without_a_traceback(less
     broken.placeholder.visible = True
     assert broken.widget.children[-1] is broken.status
     assert "no &lt;b&gt;data&lt;/b&gt;" in broken.status.value and "Traceback" not in broken.status.value
+
+
+def test_lesson3s_cost_calculator_times_only_once_it_is_built(monkeypatch):
+    """Its first timing run (torch's FLOP counter and the clock) starts when the section is built: on
+    the page, when it comes into view, not while the page loads (CostCalculator.after_build)."""
+    from widgets.views import bottleneck as V
+
+    page.reset()
+    monkeypatch.delenv("QUERY_STRING", raising=False)
+    monkeypatch.delenv("LESSONS_LAZY", raising=False)
+    monkeypatch.setattr(page, "lazy", False)
+    page.page_header()
+    started = []
+    monkeypatch.setattr(V.CostCalculator, "start_timing", lambda self: started.append(self.shape))
+    try:
+        V.single_channel()
+        calc = V.CostCalculator()
+        assert not calc.built and started == []
+        calc.placeholder.visible = True
+        assert calc.built and len(started) == 1
+        assert len(V.CostCalculator(autorun_timing=False).controls) and len(started) == 1
+    finally:
+        page.reset()

@@ -239,6 +239,7 @@ class Section:
             self.update(None)
         self._say_ignored()
         self._state = "built"
+        self.after_build()
         return self.layout()
 
     # ---- a lazy section (widgets/views/lazy.py)
@@ -284,6 +285,10 @@ class Section:
 
     def layout(self) -> list[ipw.Widget]:
         raise NotImplementedError
+
+    def after_build(self) -> None:
+        """Work to start once the section is built (on a lesson page: when it comes into view), e.g. a
+        first background run. Nothing by default."""
 
     # ---- words
     def t(self, key: str, **fields: Any) -> str:

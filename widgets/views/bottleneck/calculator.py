@@ -51,8 +51,11 @@ class CostCalculator(Section):
     REPEATS = 21
 
     def __init__(self, autorun_timing: bool = True, **values):
+        self._autorun_timing = autorun_timing
         super().__init__(**values)
-        if autorun_timing:          # once when the page opens, on the task like a press
+
+    def after_build(self):
+        if self._autorun_timing:    # once when the section is built (on the page: scrolled to), on the task like a press
             self.start_timing()
 
     # ---- build
