@@ -111,3 +111,17 @@ def test_readme_numbers_come_from_the_result_files():
     readme = (REPO / "README.md").read_text()
     assert BLOCK.search(readme), "the README's class numbers are inserted from benchmarks/results/"
     assert filled(readme, committed) == readme, "run python tools/readme_numbers.py"
+
+
+def test_readme_number_blocks_can_name_their_fields():
+    """`keys=` keeps only the named fields (patterns over dotted names), in the file's order."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("readme_numbers", REPO / "tools" / "readme_numbers.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    result = '{"date": "d", "tti": {"a": {"ratio": 1.2, "s": 3}, "b": {"ratio": 2.5}}, "ok": true}'
+    block = "<!-- from benchmarks/results/x.json keys=tti.*.ratio,ok -->\nold\n<!-- end -->"
+    out = tool.filled(block, lambda rel: result)
+    assert "| `tti.a.ratio` | 1.2 |\n| `tti.b.ratio` | 2.5 |\n| `ok` | True |\n" in out
+    assert "`date`" not in out and "`tti.a.s`" not in out and "old" not in out

@@ -1,5 +1,7 @@
 """Measured numbers in the README come from result files, never typed: this fills each block between
-`<!-- from benchmarks/results/<name>.json -->` and `<!-- end -->` with that file's fields.
+`<!-- from benchmarks/results/<name>.json -->` and `<!-- end -->` with that file's fields, or only the
+fields named by `keys=` (comma-separated patterns over the dotted names, `*` a wildcard:
+`<!-- from benchmarks/results/dashboards.json keys=verdict.*,tti_preheated.*.ratio_to_bare -->`).
 
     python tools/readme_numbers.py          # rewrite README.md's blocks from the result files
     python tools/readme_numbers.py --check  # exit 1 if a block differs from its file (a test runs this)
@@ -7,13 +9,14 @@
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import re
 import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-BLOCK = re.compile(r"(<!-- from (benchmarks/results/[\w.-]+\.json) -->\n)(.*?)(<!-- end -->)", re.S)
+BLOCK = re.compile(r"(<!-- from (benchmarks/results/[\w.-]+\.json)(?: keys=([\w.*,-]+))? -->\n)(.*?)(<!-- end -->)", re.S)
 
 
 def flatten(data: dict, prefix: str = "") -> list[tuple[str, object]]:
@@ -26,15 +29,19 @@ def flatten(data: dict, prefix: str = "") -> list[tuple[str, object]]:
     return rows
 
 
-def render(result_json: str) -> str:
-    """Every field of a result file, as a two-column table."""
+def render(result_json: str, keys: str | None = None) -> str:
+    """The fields of a result file (all, or those matching `keys`' patterns, in the file's order), as a
+    two-column table."""
     rows = flatten(json.loads(result_json))
+    if keys:
+        patterns = keys.split(",")
+        rows = [(k, v) for k, v in rows if any(fnmatch.fnmatchcase(k, p) for p in patterns)]
     return "| field | value |\n|---|---|\n" + "".join(f"| `{k}` | {v} |\n" for k, v in rows)
 
 
 def filled(readme: str, read=lambda rel: (REPO / rel).read_text()) -> str:
     """`readme` with each block rendered from `read(<result file's path>)`."""
-    return BLOCK.sub(lambda m: m.group(1) + render(read(m.group(2))) + m.group(4), readme)
+    return BLOCK.sub(lambda m: m.group(1) + render(read(m.group(2)), m.group(3)) + m.group(5), readme)
 
 
 def main() -> None:
