@@ -181,7 +181,12 @@ def time_to_interactive(browser, url: str, name: str, slider: int | None) -> dic
             return {"s": round(s, 2), "drawn_s": round(s, 2)}
         page.wait_for_selector(".bare-answer" if name == BARE else FIGURE, timeout=300_000, state="attached")
         drawn = time.perf_counter() - t0
-        if slider is None:  # no slider on this page redraws a figure: interactive = its figure drawn
+        if slider is not None and name != BARE:  # only a slider of the first section (the others are lazy)
+            first = page.locator(".lesson-section").first
+            first.wait_for(state="attached", timeout=60_000)
+            if slider >= first.locator(".widget-slider .noUi-handle").count():
+                slider = None
+        if slider is None:  # no slider of the first section redraws a figure: interactive = its figure drawn
             return {"s": round(drawn, 2), "drawn_s": round(drawn, 2), "answer_ms": None, "no_figure_slider": True}
         handle = page.locator(".widget-slider .noUi-handle").nth(slider)
         handle.wait_for(state="visible", timeout=60_000)

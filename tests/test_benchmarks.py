@@ -69,7 +69,7 @@ def check_soak(r: dict) -> None:
     assert r["loads_ok"] == r["opens"] > 0, r["errors"]
     assert r["train_pressed"] > 0 and r["distinct_page_kernels"] >= r["opens"] // 2
     assert r["back_within_settle"], {k: r[k] for k in ("baseline", "at_settle", "final", "back_at_s")}
-    assert r["at_settle"]["kernels"] <= r["baseline"]["kernels"] and r["at_settle"]["busy_kernels"] == 0
+    assert r["at_settle"]["kernels"] <= r["baseline"]["kernels"] and r["at_settle"]["page_kernels"] == 0
     assert r["page_kernels_left"] == 0
 
 

@@ -125,3 +125,41 @@ def test_lesson3s_cost_calculator_times_only_once_it_is_built(monkeypatch):
         assert len(V.CostCalculator(autorun_timing=False).controls) and len(started) == 1
     finally:
         page.reset()
+
+
+def test_a_lazy_build_that_fails_shows_its_own_message_when_seen(lesson1_page, monkeypatch):
+    """A build reached from Python (a link) that fails leaves the section failed, not half-built: seen
+    later, its box shows the build's own error, once, and it is not built again."""
+    _, layer, _ = lesson1_page
+    calls = []
+
+    def broken(self):
+        calls.append(1)
+        raise ValueError("no <data>")
+
+    monkeypatch.setattr(type(layer), "build", broken)
+    with pytest.raises(ValueError):
+        layer.ensure_built()
+    layer.placeholder.visible = True
+    assert not layer.built and layer.status in layer.widget.children and not _placeholder_shown(layer)
+    assert "ValueError: no &lt;data&gt;" in layer.status.value and "_content" not in layer.status.value
+    assert calls == [1]
+
+
+def test_the_link_of_a_page_with_waiting_sections_names_sections_and_builds_none(lesson1_page):
+    """The link button on a lazy page builds nothing; its keys name their section, so the link, opened,
+    builds only the sections it names."""
+    tanh, layer, lr = lesson1_page
+    tanh.controls["w"].set(0.3)
+    assert page.link_query(page.sections()) == "tanh.w=0.3"
+    assert not layer.built and not lr.built
+    page.reset()
+    fresh = [TanhSaturation(), TanhLayer(), ScalingAndLearningRate()]
+    page.PageHeader().apply("tanh.w=0.3")
+    assert fresh[0].values()["w"] == 0.3 and not fresh[1].built and not fresh[2].built
+
+
+def test_running_the_header_cell_again_starts_a_new_page(lesson1_page):
+    page.page_header()
+    assert page.sections() == []
+    assert TanhSaturation().built      # the first section of the new page is built at once

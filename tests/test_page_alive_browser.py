@@ -100,7 +100,7 @@ def test_training_stops_once_its_page_stops_beating(browser, server):
         assert kernel.num_threads() <= threads_training - 2, (kernel.num_threads(), threads_training)
         # the limit, then the watchdog's poll, the step in progress and the engine's final test pass
         # (a few seconds on a loaded machine: 7.0 to 10.6 s measured at load 7-8 on 2 cores)
-        assert idle_after < SILENT_S + 8, f"the run went on {idle_after:.1f} s after the page fell silent: {trace}"
+        assert idle_after < SILENT_S + 18, f"the run went on {idle_after:.1f} s after the page fell silent: {trace}"
 
         # the page comes back (a network back, a debugger let go): it says why its run stopped
         cdp.send("Debugger.resume")

@@ -3,6 +3,7 @@ of every kernel), and what they show instead of asking torch is what torch says.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,9 +14,10 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 
 
-def _run(code: str) -> dict:
+def _run(code: str, **env: str) -> dict:
     """Run `code` in a fresh Python (nothing imported yet) and return the JSON it prints last."""
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                         env={**os.environ, **env})
     assert out.returncode == 0, out.stderr[-2000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -35,7 +37,7 @@ def test_page_builds_without_importing_torch(stem):
             "    exec(src, {})\n"
             "print(json.dumps({'torch': 'torch' in sys.modules, "
             "'heavy': sorted(m for m in ('torch', 'torchvision', 'sklearn', 'scipy') if m in sys.modules)}))")
-    got = _run(code)
+    got = _run(code, LESSONS_LAZY="0")   # every section built, the lazy ones too
     assert got["torch"] is False, f"{stem} imported {got['heavy']} while it built"
 
 
@@ -58,6 +60,20 @@ def test_the_landing_pages_torch_free_device_line_is_select_devices():
     assert got["before"]["en"] == got["select"]
     if not (got["gpu_build"] or got["mac"] or got["env"]):   # else torch itself is asked, by design
         assert got["probe"] == got["threads"]
+
+
+def test_a_process_pinned_to_fewer_processors_asks_torch_for_its_threads():
+    """Under taskset (a container's cpuset) torch's OpenMP counts only the processors it may use; the
+    probe, which reads the machine's, steps aside and the sentence is select_device()'s."""
+    code = ("import json, sys\nfrom widgets.views import index\nprobe = index.probe_cpu_only()\n"
+            "before = index.device_sentence('en')\nimport torch\nfrom widgets.train import select_device\n"
+            "print(json.dumps(dict(probe=probe, before=before, select=select_device()[1], threads=torch.get_num_threads())))")
+    out = subprocess.run(["taskset", "-c", "0", sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["probe"] is None and got["threads"] == 1
+    assert got["before"] == got["select"]
 
 
 @pytest.mark.parametrize("name", ["inception3a", "inception4a", "inception4e", "inception5b"])

@@ -41,15 +41,15 @@ c.VoilaConfiguration.strip_sources = True  # noqa: F821
 
 
 def _pool_size(per_kernel_gb: float = 0.6, keep_free_gb: float = 2.0) -> int:
-    """Pre-heated kernels per notebook that fit in memory: each holds torch and plotly (~0.6 GB).
-    Voila pre-heats every notebook under notebooks/, translations included."""
+    """Pre-heated kernels per notebook that fit in memory, allowing 0.6 GB each (lesson 5's kernel, the
+    largest, holds torch; benchmarks/results/kernel_start.md has each lesson's). Voila pre-heats every
+    notebook under notebooks/, translations included."""
     notebooks = max(1, sum(1 for _ in (_REPO / "notebooks").rglob("*.ipynb")))
     try:
         total_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     except (ValueError, OSError, AttributeError):
         return 0
-    # At most one per notebook: with both editions that is 12 kernels, each importing torch and running
-    # its lesson at start. Two each (24) took minutes on 2 cores and the pool never filled in the class
+    # At most one per notebook: with both editions that is 12 kernels, each running its lesson at start. Two each (24) took minutes on 2 cores and the pool never filled in the class
     # benchmark (23 of 24 after 420 s); memory was never the limit, the cores were.
     return max(0, min(1, int((total_gb - keep_free_gb) / (per_kernel_gb * notebooks))))
 
@@ -60,3 +60,8 @@ def _pool_size(per_kernel_gb: float = 0.6, keep_free_gb: float = 2.0) -> int:
 _preheat = os.environ.get("LESSONS_PREHEAT", "1") != "0" and _pool_size() > 0
 c.VoilaConfiguration.preheat_kernel = _preheat  # noqa: F821
 c.VoilaConfiguration.default_pool_size = _pool_size() if _preheat else 0  # noqa: F821
+
+# A cell's output may reach the server after its execute_reply when many kernels start at once (a class
+# opening a lesson together: 30 kernels on 2 cores). nbclient waits 4 s for it by default, then serves
+# the page without that cell's widget, and the page never draws. Wait as long as it takes, up to 60 s.
+c.VoilaExecutor.iopub_timeout = 60  # noqa: F821

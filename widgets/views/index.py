@@ -139,7 +139,8 @@ def _torch_build() -> dict | None:
 
 def _torch_default_threads() -> int | None:
     """The intra-op thread count torch starts with, as torch picks it (ATen's intraop_default_num_threads):
-    None if OMP_NUM_THREADS or MKL_NUM_THREADS is set (then torch is asked); else cpuinfo's physical cores
+    None if OMP_NUM_THREADS or MKL_NUM_THREADS is set or the process may use only some processors (then
+    torch is asked); else cpuinfo's physical cores
     when fewer than its logical processors, else the processors (Linux's /sys topology; None elsewhere)."""
     if os.environ.get("OMP_NUM_THREADS") or os.environ.get("MKL_NUM_THREADS"):
         return None
@@ -149,6 +150,11 @@ def _torch_default_threads() -> int | None:
     except OSError:
         return None
     if not cpus:
+        return None
+    try:    # pinned to fewer processors (taskset, a container's cpuset): torch's OpenMP counts those; ask it
+        if len(os.sched_getaffinity(0)) != len(cpus):
+            return None
+    except (AttributeError, OSError):
         return None
     return len(cores) if 0 < len(cores) < len(cpus) else len(cpus)
 

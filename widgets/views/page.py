@@ -157,8 +157,9 @@ def _titles(on_page: list["Section"]) -> dict[str, str]:
 # --------------------------------------------------------------------------- the registry
 _sections: list[weakref.ref] = []
 _lock = threading.RLock()
-# Set by page_header(): on a lesson page, the sections after the first are built when they come into
-# view (widgets/views/lazy.py). Off for Python code that builds sections itself; LESSONS_LAZY=0 turns it off.
+# Set by page_header(): on a lesson page (a Voilà page, or a notebook once its header cell has run), the
+# sections after the first are built when they come into view (widgets/views/lazy.py). Off for Python
+# code that builds sections without a page header (tests, scripts); LESSONS_LAZY=0 turns it off.
 lazy = False
 
 
@@ -242,15 +243,21 @@ def values_from_environment(section: "Section") -> dict[str, str]:
 
 
 def link_query(on_page: list["Section"]) -> str:
-    """The query string of what is on screen: every control that differs from its default."""
+    """The query string of what is on screen: every control that differs from its default.
+
+    A lazy section not built yet (widgets/views/lazy.py) is at its defaults and stays unbuilt: its
+    control names are unknown, so while one waits every key names its section (`tanh.w`), which also
+    lets the link, opened, build only the sections it names."""
+    built = [s for s in on_page if getattr(s, "built", True)]
     counts: dict[str, int] = {}
-    for s in on_page:
+    for s in built:
         for name in s.controls:
             counts[name] = counts.get(name, 0) + 1
+    short = len(built) == len(on_page)
     items = []
-    for s in on_page:
+    for s in built:
         for name, value in s.changed_values().items():
-            key = name if counts[name] == 1 else f"{s.name}.{name}"
+            key = name if short and counts[name] == 1 else f"{s.name}.{name}"
             items.append((key, _text(value)))
     return urlencode(items, quote_via=quote)
 
@@ -361,5 +368,6 @@ def other_language_address(address: str, lang: str) -> str:
 def page_header(lang: str = "en") -> ipw.Widget:
     """A lesson's first cell: the link button, the language switch, and what a link could not set."""
     global lazy
+    reset()   # a page starts here: sections of an earlier run of the cells are forgotten
     lazy = os.environ.get("LESSONS_LAZY", "1") != "0"
     return PageHeader(lang).widget

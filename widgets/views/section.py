@@ -249,10 +249,15 @@ class Section:
 
     def ensure_built(self) -> None:
         """Build a lazy section now, in the kernel; its box keeps the placeholder until it comes into view."""
-        if self._state != "waiting":
-            return
         with self.lock:
-            self._content = self._build_now()
+            if self._state != "waiting":
+                return
+            try:
+                self._content = self._build_now()
+            except Exception as exc:
+                self._state = "failed"       # not built again; its box shows this when seen
+                self.status.value = ui.message(self.t("common.went_wrong", error=f"{type(exc).__name__}: {exc}"))
+                raise
         theme.apply(theme.current(), self.figures.values())   # in the page's theme, as page.register does
 
     def _on_visible(self, _change=None) -> None:
@@ -261,12 +266,11 @@ class Section:
             return
         try:
             self.ensure_built()
-            content = self._content
-        except Exception:
-            self._state = "failed"
-            self.widget.children = [*self._head, self.status]
-            raise                            # guarded: one line in the status shown above, the traceback logged
-        self.widget.children = [*self._head, *content]
+        finally:
+            if self._state == "failed":      # now or when a link built it: its own message, not a stub
+                self.widget.children = [*self._head, self.status]
+        if self._state == "built":           # guarded: an exception is one line in the status above
+            self.widget.children = [*self._head, *self._content]
 
     def __getattr__(self, attr: str) -> Any:
         # Reached only for an attribute not set yet: on a lazy section waiting to be built, one that
