@@ -42,7 +42,7 @@ def test_landing_page_links_open_the_lessons(dashboard):
     assert "./01_feature_scaling.ipynb" in hrefs
     page.locator("a.lesson-link", has_text="Open lesson 1").click()
     wait_until(page, lambda: page.url.endswith("/voila/render/01_feature_scaling.ipynb"), 30, "navigation")
-    wait_until(page, lambda: page.locator(".js-plotly-plot").count() >= 5, 120, "lesson 1 to render")
+    wait_rendered(page, "lesson 1", ".js-plotly-plot", 5, 120_000)   # its lower sections scrolled to (lazy)
     assert "0.0997" in body_text(page)
     assert_no_error(page)
 
