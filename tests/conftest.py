@@ -12,7 +12,7 @@ import pytest
 # The serving harness lives in the package so that benchmarks/ and tools/ share it; these names
 # stay importable from conftest for the tests that use them.
 from widgets.devtools.serving import (  # noqa: F401
-    CHROMIUM_ARGS, NOTEBOOKS, REPO, OffHostRequests, free_port, start_voila, stop, wait_http,
+    CHROMIUM_ARGS, NOTEBOOKS, REPO, OffHostRequests, free_port, serve_ready, start_voila, stop, wait_http,
 )
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -31,16 +31,9 @@ def chromium_path() -> str:
 @pytest.fixture(scope="session")
 def voila_url(tmp_path_factory, chromium_path):
     """Base URL of one Voila server shared by the browser tests of the session."""
-    port = free_port()
     log_path = tmp_path_factory.mktemp("voila") / "voila.log"
-    proc = start_voila(port, log_path, ["--MappingKernelManager.cull_idle_timeout=120",
-                                        "--MappingKernelManager.cull_interval=30"])
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(url + "/", 60, proc)
-    except RuntimeError as exc:
-        stop(proc)
-        pytest.fail(f"Voila did not start: {exc}\n{log_path.read_text()[-3000:]}")
+    proc, url, _ = serve_ready(log_path, 60, extra=["--MappingKernelManager.cull_idle_timeout=120",
+                                                    "--MappingKernelManager.cull_interval=30"])
     yield url
     stop(proc)
 

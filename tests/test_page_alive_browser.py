@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import psutil
 import pytest
 from browser import assert_no_error, click_button, type_into, wait_until
 
-from widgets.devtools.serving import NOTEBOOKS, REPO, course_env, free_port, open_dashboard, stop, wait_http
+from widgets.devtools.serving import open_dashboard, serve_ready, stop
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -27,18 +25,8 @@ SILENT_S, MAX_RUN_S = 4, 120   # the page may be silent 4 s; the server's longes
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, chromium_path):
     log_path = tmp_path_factory.mktemp("alive") / "voila.log"
-    port = free_port()
-    env = course_env(LESSONS_PREHEAT="0", LESSONS_PAGE_SILENT_S=str(SILENT_S), LESSONS_MAX_RUN_S=str(MAX_RUN_S))
-    cmd = [str(Path(sys.executable).parent / "voila"), str(NOTEBOOKS), "--no-browser", f"--port={port}",
-           "--Voila.ip=127.0.0.1"]
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(url + "/", 60, proc)
-    except RuntimeError as exc:
-        stop(proc)
-        pytest.fail(f"Voila did not start: {exc}\n{log_path.read_text()[-3000:]}")
+    proc, url, _ = serve_ready(log_path, 60, env={"LESSONS_PAGE_SILENT_S": str(SILENT_S),
+                                                   "LESSONS_MAX_RUN_S": str(MAX_RUN_S)})
     yield url, proc
     stop(proc)
 

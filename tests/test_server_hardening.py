@@ -26,7 +26,7 @@ import pytest
 
 from browser import LESSON_READY
 from widgets.devtools.serving import (
-    NOTEBOOKS, REPO, close, course_env, free_port, start_voila, stop, wait_http, wait_rendered,
+    NOTEBOOKS, REPO, close, course_env, free_port, serve_ready, stop, wait_http, wait_rendered,
 )
 from widgets.serve import host_allowed
 
@@ -152,15 +152,8 @@ def test_lessons_hosts_adds_names():
 
 @pytest.fixture(scope="module")
 def voila(tmp_path_factory, chromium_path):
-    port = free_port()
     log = tmp_path_factory.mktemp("hardening") / "voila.log"
-    proc = start_voila(port, log)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(url + "/", 90, proc)
-    except RuntimeError as exc:
-        stop(proc)
-        pytest.fail(f"Voila did not start: {exc}\n{log.read_text()[-3000:]}")
+    proc, url, port = serve_ready(log, 90)
     yield url, port, log
     stop(proc)
 

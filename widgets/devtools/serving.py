@@ -60,7 +60,7 @@ def course_env(**extra: str) -> dict[str, str]:
 
 
 def start_voila(port: int, log_path: Path, extra: list[str] | None = None, preheat: bool = False,
-                folder: Path = NOTEBOOKS) -> subprocess.Popen:
+                folder: Path = NOTEBOOKS, env: dict[str, str] | None = None) -> subprocess.Popen:
     """Start Voila over notebooks/ with the course's settings (etc/jupyter/voila.py) on a loopback port,
     through widgets.serve as `make serve` does.
 
@@ -69,9 +69,23 @@ def start_voila(port: int, log_path: Path, extra: list[str] | None = None, prehe
     """
     cmd = [sys.executable, "-m", "widgets.serve", str(folder), "--no-browser", f"--port={port}",
            "--Voila.ip=127.0.0.1", *(extra or [])]  # `voila` answering to its own names only
-    env = course_env(LESSONS_PREHEAT="1" if preheat else "0")
+    env = course_env(LESSONS_PREHEAT="1" if preheat else "0", **(env or {}))
     log = open(log_path, "w")
     return subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=env)
+
+
+def serve_ready(log_path: Path, timeout_s: float = 90, **kw) -> tuple[subprocess.Popen, str, int]:
+    """start_voila on a free port, answering; (process, url, port). A server that does not start is
+    stopped and reported with the end of its log."""
+    port = free_port()
+    proc = start_voila(port, log_path, **kw)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(url + "/", timeout_s, proc)
+    except RuntimeError as exc:
+        stop(proc)
+        raise RuntimeError(f"Voila did not start: {exc}\n{log_path.read_text()[-3000:]}") from None
+    return proc, url, port
 
 
 def stop(proc: subprocess.Popen) -> None:
