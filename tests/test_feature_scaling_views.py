@@ -54,6 +54,16 @@ def test_range_rebuilds_the_raw_problem():
     assert not np.array_equal(s.tr("raw", "loss").z, z) and "condition number" in s.numbers.value
 
 
+def test_range_leaves_the_standardised_figure_alone():
+    """One figure redrawn when R moves: the standardised problem does not depend on R (test_scaling)."""
+    s = F.ScalingAndLearningRate()
+    std, sent = s.problems["std"], []
+    for kind in ("restyle", "relayout", "update"):        # what a FigureWidget sends the page on a change
+        setattr(s.figures["std"], f"_send_{kind}_msg", lambda *a, kind=kind, **k: sent.append(kind))
+    s.controls["x2_range"].set(10)
+    assert s.problems["std"] is std and sent == []
+
+
 def test_layer_histogram_counts_every_activation():
     """The bars are shares of all 256·N activations, +1.0 included (plotly.js's own bins [start, end)
     dropped every a = +1.0 exactly: a saturated layer showed far more units at -1 than at +1)."""

@@ -44,6 +44,14 @@ def test_coming_into_view_builds_the_section_and_puts_it_in_place(lesson1_page):
     assert layer.numbers.value != before and layer.status.value == ""
 
 
+def test_the_placeholder_says_building_before_the_build_starts(lesson1_page, monkeypatch):
+    _, layer, _ = lesson1_page
+    seen, build = [], TanhLayer.build
+    monkeypatch.setattr(TanhLayer, "build", lambda self: seen.append(self.placeholder.text) or build(self))
+    layer.placeholder.visible = True
+    assert seen == ["Building this section…"] and layer.built
+
+
 def _inside(box, w) -> bool:
     return any(c is w or (hasattr(c, "children") and _inside(c, w)) for c in getattr(box, "children", ()))
 

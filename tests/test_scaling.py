@@ -131,3 +131,13 @@ def test_steps_to_reach_matches_simulation():
     k = S.steps_to_reach(p, w0, lr, 1e-3)
     d = S.gradient_descent(p, w0, lr, k)
     assert d.losses[k] - p.loss_star <= 1e-3 < d.losses[k - 1] - p.loss_star
+
+
+@pytest.mark.parametrize("R", [1.0, 3.7, 250.0])
+def test_the_standardised_problem_does_not_depend_on_the_range_of_x2(R):
+    """Lesson 1 draws the standardised problem once and redraws only the raw one when R moves."""
+    a, b = S.make_regression(R, standardised=True), S.make_regression(1000.0, standardised=True)
+    for f in ("X", "y", "H", "w_star"):
+        np.testing.assert_allclose(getattr(a, f), getattr(b, f), rtol=1e-9, atol=1e-12)
+    assert a.loss_star == pytest.approx(b.loss_star, rel=1e-9)
+    assert not np.allclose(S.make_regression(R).H, S.make_regression(1000.0).H)   # the raw one does

@@ -253,9 +253,15 @@ class ScalingAndLearningRate(Section):
         self.numbers.value = self._numbers_html()
 
     def _build_problems(self, R: float) -> None:
-        """The two problems, their contours on an equal-scale window around start and minimum."""
-        self.problems = {"raw": S.make_regression(R), "std": S.make_regression(R, standardised=True)}
-        for key, p in self.problems.items():
+        """The two problems, their contours on an equal-scale window around start and minimum.
+
+        The standardised problem does not depend on R (x2 = R·u standardised is u standardised:
+        tests/test_scaling.py checks it), so it is built and drawn once: moving R redraws one figure."""
+        fresh = {"raw": S.make_regression(R)}
+        if "std" not in self.problems:
+            fresh["std"] = S.make_regression(R, standardised=True)
+        self.problems = {**self.problems, **fresh}
+        for key, p in fresh.items():
             w0 = p.w_star + np.array([-2.5, 2.0]) if key == "std" else np.array([-1.0, 0.0])
             self.w0[key] = w0
             span = 1.3 * np.max(np.abs(w0 - p.w_star)) + 0.3

@@ -38,6 +38,7 @@ function render({ model, el }) {
   box.setAttribute("aria-busy", "true");
   box.tabIndex = 0;   // reached by Tab: focus builds the section too
   box.textContent = model.get("text");
+  model.on("change:text", () => { box.textContent = model.get("text"); });   // "building" once it is seen
   Object.assign(box.style, { minHeight: model.get("min_height") + "px", display: "flex", alignItems: "center",
                             padding: "12px 16px", boxSizing: "border-box", color: model.get("color"),
                             border: "1px dashed " + model.get("border"), borderRadius: "4px" });

@@ -264,6 +264,8 @@ class Section:
         """The placeholder came into view: build (if a link has not already) and show the section."""
         if not self.placeholder.visible or self.placeholder not in self.widget.children:
             return
+        if self._state == "waiting":         # sent before the build starts: the page says what is happening
+            self.placeholder.text = self.t("common.lazy_building")
         try:
             self.ensure_built()
         finally:
