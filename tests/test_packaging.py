@@ -95,7 +95,7 @@ def test_precommit_strips_notebooks():
 
 def test_readme_numbers_come_from_the_result_files():
     """Each measured block in the README is its result file as committed (tools/readme_numbers.py
-    writes it; the load test rewrites load_test.json on every run, so the working copy may be newer)."""
+    writes it)."""
     import importlib.util
     import subprocess
 
