@@ -161,6 +161,18 @@ def test_training_runs_in_the_background_and_draws_both_networks():
     assert not any(a.name == "placeholder" for a in s.figures["curves"].layout.annotations)
 
 
+def test_each_training_control_shows_the_next_run_at_once():
+    """Before Train is pressed, moving a control changes what the page says the run will be."""
+    s = V.Training()
+    assert "Next run: sigmoid, 8 hidden layers" in s.next_run.value and s.next_run in s.layout()
+    s.controls["depth"].widget.value = 5
+    assert "5 hidden layers" in s.next_run.value
+    s.controls["activation"].widget.value = "tanh"
+    s.controls["steps"].widget.value = 40
+    assert "Next run: tanh, 5 hidden layers" in s.next_run.value and "40 steps" in s.next_run.value
+    assert "Press Train" in s.summary.value                       # the summary still names no run
+
+
 def test_training_stop_and_a_second_start_refused():
     s = V.Training(steps=2000)
     s.task.start_button.click()

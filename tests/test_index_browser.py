@@ -12,8 +12,9 @@ def test_front_page_opens_the_course_and_the_file_list_stays(browser, voila_url)
     watch = OffHostRequests(context, voila_url)
     page = context.new_page()
     try:
-        page.goto(voila_url + "/", wait_until="commit")  # what `make serve` prints
-        wait_until(page, lambda: page.url == voila_url + "/voila/render/00_index.ipynb", 30, "the redirect")
+        page.goto(voila_url + "/", wait_until="commit", timeout=180_000)  # what `make serve` prints
+        # the URL changes once the rendered page commits: as long as open_dashboard allows a page under load
+        wait_until(page, lambda: page.url == voila_url + "/voila/render/00_index.ipynb", 180, "the redirect")
         wait_rendered(page, "the front page", ".lesson-card", 5)
         hrefs = page.eval_on_selector_all("a.lesson-link", "links => links.map(a => a.getAttribute('href'))")
         missing = [n for n in LESSONS[1:] if f"./{n}.ipynb" not in hrefs]

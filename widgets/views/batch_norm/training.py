@@ -26,6 +26,7 @@ class Training(BNSection):
         self.number("steps", self.shared("steps"), 300, min=20, max=2000, integer=True)
         self.add_task(self.t("train"), self.start)
         self.summary = ipw.HTML(md(self.t("press")))
+        self.next_run = ipw.HTML()           # what Train will run: each control shows its effect at once
         self.lazy = LazyFigure(self, "curves", self._build_figure, md(self.t("placeholder")))
 
     def _build_figure(self) -> None:
@@ -56,7 +57,10 @@ class Training(BNSection):
         placeholder(fig, t("training"))
 
     def update(self, changed):
-        """Nothing to redraw: the controls set the next run (the summary names the settings of the one shown)."""
+        """The controls set the next run: its line says what it will be (the summary names the run shown)."""
+        c = self.values()
+        self.next_run.value = md(self.t("next", run=self.t("run", activation=c["activation"], depth=int(c["depth"]),
+                                                          lr=c["lr"], init_scale=c["init_scale"], steps=int(c["steps"]))))
 
     def config(self):
         from widgets import bn_training as bt
@@ -110,7 +114,8 @@ class Training(BNSection):
         c = self.controls
         controls = ipw.HBox([c[k].widget for k in ("activation", "depth", "lr", "init_scale", "steps")],
                             layout=ipw.Layout(flex_flow="row wrap"))
-        return [self.training_data_line(), controls, self.task.widget, self.summary, self.status, self.lazy.box]
+        return [self.training_data_line(), controls, self.next_run, self.task.widget, self.summary, self.status,
+                self.lazy.box]
 
 
 def training_section(**values) -> ipw.Widget:
