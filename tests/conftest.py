@@ -14,6 +14,7 @@ import pytest
 from widgets.devtools.serving import (  # noqa: F401
     CHROMIUM_ARGS, NOTEBOOKS, REPO, OffHostRequests, free_port, serve_ready, start_voila, stop, wait_http,
 )
+from server_watch import ServerWatch
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -29,13 +30,38 @@ def chromium_path() -> str:
 
 
 @pytest.fixture(scope="session")
-def voila_url(tmp_path_factory, chromium_path):
-    """Base URL of one Voila server shared by the browser tests of the session."""
+def voila_server(tmp_path_factory, chromium_path):
+    """One Voila server shared by the browser tests of the session, watched (tests/server_watch.py)."""
     log_path = tmp_path_factory.mktemp("voila") / "voila.log"
     proc, url, _ = serve_ready(log_path, 60, extra=["--MappingKernelManager.cull_idle_timeout=120",
                                                     "--MappingKernelManager.cull_interval=30"])
-    yield url
+    _WATCH.append(ServerWatch(proc.pid, log_path))
+    yield proc, url
+    _WATCH[-1].finish(proc.poll())
     stop(proc)
+
+
+@pytest.fixture(scope="module")
+def voila_url(voila_server):
+    """Base URL of the shared server, checked before each module that uses it: a server that has exited
+    or does not answer within a minute fails that module at once, with what the watch saw, rather than
+    each page of it waiting three minutes."""
+    proc, url = voila_server
+    try:
+        wait_http(url + "/", 60, proc)
+    except RuntimeError as exc:
+        pytest.fail(f"the shared Voila server is not serving ({exc}):\n{_WATCH[-1].report(3000)}")
+    return url
+
+
+_WATCH: list[ServerWatch] = []
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus):
+    """A failed session ends with what the shared server did: how it ended, memory, its log's end."""
+    if _WATCH and exitstatus != 0:
+        terminalreporter.write_sep("-", "the shared Voila server")
+        terminalreporter.write_line(_WATCH[-1].report())
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from browser import LESSON_READY, assert_no_error, body_text, wait_until
-from test_voila_security import assert_code_not_run, probe_execute
+from test_voila_security import assert_code_not_run, probe
 from widgets.devtools.serving import (
     LESSONS, NOTEBOOKS, REPO, OffHostRequests, close, free_port, stop, wait_http, wait_rendered,
 )
@@ -130,7 +130,7 @@ def test_execute_request_is_dropped(binder, browser, tmp_path):
         chans = [u for u in sockets if "/api/kernels/" in u and "/channels" in u]
         assert chans, f"no kernel websocket seen: {sockets}"
         marker = tmp_path / "pwned"
-        assert_code_not_run(probe_execute(f"{chans[0].split('?')[0]}?token={TOKEN}", marker), marker)
+        assert_code_not_run(probe(f"{chans[0].split('?')[0]}?token={TOKEN}", marker)[0], marker)
     finally:
         close(page)
 

@@ -17,10 +17,21 @@
    before any handler runs: no page, static file, kernel, websocket or shutdown call. This is Jupyter
    Server's own rule (`ServerApp.local_hostnames`), applied to every route. (Voilà's
    `allow_remote_access=True` stays: no request with another Host reaches Jupyter's check.)
+3. A kernel websocket in Jupyter's older protocol cannot hang the server. Voilà's kernel websocket
+   drops `execute_input` (it carries a cell's code) by reading each outgoing message's header, and
+   reads every binary frame as the v1 protocol's (an 8-byte little-endian count of offsets). A frame of
+   the older protocol, which a client gets when it asks for no subprotocol, starts with a 4-byte
+   big-endian count followed by offsets, so that count comes out as about 10^12: the server spent its
+   event loop building a list that long (about 2 GB a minute) until the OOM killer ended it, and every
+   page hung meanwhile. One websocket from any client that could reach a kernel was enough; a widget
+   update with a binary buffer (a plotly figure's arrays) set it off. `CourseKernelWebsocket` reads
+   the header in the format the connection speaks, checks each count against the frame's length, and
+   drops `execute_input` in text frames too (Voilà let those through to an older-protocol client).
 """
 from __future__ import annotations
 
 import ipaddress
+import json
 
 from tornado.httputil import split_host_and_port
 from tornado.routing import Matcher, Rule
@@ -28,6 +39,7 @@ from tornado.web import HTTPError, RequestHandler
 from traitlets import List, Unicode
 from voila.app import Voila
 from voila.tornado.handler import TornadoVoilaHandler
+from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler
 
 
 def host_allowed(host: str, names: list[str]) -> bool:
@@ -74,9 +86,70 @@ class CoursePageHandler(TornadoVoilaHandler):
         return await super().get(path)
 
 
+V1_PROTOCOL = "v1.kernel.websocket.jupyter.org"
+
+
+def _frame_offsets(frame: bytes, size: int, order: str) -> list[int] | None:
+    """The offsets at the head of a binary frame (a count, then that many offsets, each `size` bytes,
+    byte order `order`), or None if the frame cannot hold them or they do not rise within it."""
+    if len(frame) < size:
+        return None
+    count = int.from_bytes(frame[:size], order)
+    if not 1 <= count or size * (count + 1) > len(frame):
+        return None
+    offsets = [int.from_bytes(frame[size * (i + 1): size * (i + 2)], order) for i in range(count)]
+    if offsets != sorted(offsets) or offsets[-1] > len(frame):
+        return None
+    return offsets
+
+
+def _json(data: bytes | str) -> dict | None:
+    try:
+        value = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def message_header(message, v1: bool) -> dict | None:
+    """The header of a message going to a page: a dict; a JSON text frame; a v1 binary frame (offsets
+    as 8-byte little-endian numbers, the header the second part); an older-protocol binary frame
+    (4-byte big-endian, the header inside the first part's JSON). None when it cannot be read."""
+    if isinstance(message, dict):
+        header = message.get("header")
+    elif isinstance(message, str):
+        header = (_json(message) or {}).get("header")
+    elif isinstance(message, (bytes, bytearray, memoryview)):
+        frame = bytes(message)
+        offsets = _frame_offsets(frame, *((8, "little") if v1 else (4, "big")))
+        if offsets is None or (v1 and len(offsets) < 3):
+            return None
+        first = frame[offsets[1]: offsets[2]] if v1 else frame[offsets[0]: (offsets + [None])[1]]
+        parsed = _json(first)
+        header = parsed if v1 else (parsed or {}).get("header")
+    else:
+        header = None
+    return header if isinstance(header, dict) else None
+
+
+class CourseKernelWebsocket(VoilaKernelWebsocketHandler):
+    """Voilà's kernel websocket (`execute_input` never reaches the page) reading each message's header
+    in the protocol the connection speaks, with bounds (see 3. above)."""
+
+    def write_message(self, message, binary: bool = False):
+        header = message_header(message, self.selected_subprotocol == V1_PROTOCOL)
+        if header and header.get("msg_type") == "execute_input":
+            return None
+        # Past Voilà's write_message (the reading this one replaces), to Jupyter's.
+        return super(VoilaKernelWebsocketHandler, self).write_message(message, binary)
+
+
+_SWAPS = {TornadoVoilaHandler: CoursePageHandler, VoilaKernelWebsocketHandler: CourseKernelWebsocket}
+
+
 class CourseVoila(Voila):
-    """`voila`, answering only to loopback addresses and `local_hostnames`, and ending a page's
-    kernel when the page closes."""
+    """`voila`, answering only to loopback addresses and `local_hostnames`, ending a page's kernel
+    when the page closes, with a kernel websocket no client can hang."""
 
     local_hostnames = List(
         Unicode(), ["localhost"], config=True,
@@ -84,7 +157,7 @@ class CourseVoila(Voila):
              "other Host header gets 403. etc/jupyter/voila.py adds the names in LESSONS_HOSTS.")
 
     def init_handlers(self):
-        handlers = [(route[0], CoursePageHandler, *route[2:]) if route[1] is TornadoVoilaHandler else route
+        handlers = [(route[0], _SWAPS[route[1]], *route[2:]) if route[1] in _SWAPS else route
                     for route in super().init_handlers()]
         return [refuse_foreign_hosts(self.local_hostnames), *handlers]
 
