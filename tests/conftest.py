@@ -35,9 +35,9 @@ def voila_server(tmp_path_factory, chromium_path):
     log_path = tmp_path_factory.mktemp("voila") / "voila.log"
     proc, url, _ = serve_ready(log_path, 60, extra=["--MappingKernelManager.cull_idle_timeout=120",
                                                     "--MappingKernelManager.cull_interval=30"])
-    _WATCH.append(ServerWatch(proc.pid, log_path))
+    _WATCH.append(ServerWatch(proc, log_path))
     yield proc, url
-    _WATCH[-1].finish(proc.poll())
+    _WATCH[-1].finish()
     stop(proc)
 
 

@@ -48,12 +48,13 @@ def mem_available_mib() -> int:
 class ServerWatch:
     """Samples every `every_s` seconds in a daemon thread; keeps the last `keep` samples and the extremes."""
 
-    def __init__(self, pid: int, log: Path, every_s: float = 5.0, keep: int = 24):
-        self.pid, self.log, self.every_s = pid, log, every_s
+    def __init__(self, proc, log: Path, every_s: float = 5.0, keep: int = 24):
+        self.proc, self.pid, self.log, self.every_s = proc, proc.pid, log, every_s
         self.samples: deque[str] = deque(maxlen=keep)
         self.min_available = None
         self.max_server_rss = self.max_kernels = 0
-        self.returncode = None   # set by finish()
+        self.returncode = None   # the server's when the session ended (finish())
+        self.finished = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="server-watch", daemon=True)
         self._thread.start()
@@ -76,15 +77,18 @@ class ServerWatch:
         while not self._stop.wait(self.every_s):
             self.sample()
 
-    def finish(self, returncode):
-        """`returncode`: the server's, before the session stopped it (None: it was still running)."""
-        self.returncode = returncode
+    def finish(self):
+        """At the end of the session, before the server is stopped."""
+        self.returncode, self.finished = self.proc.poll(), True
         self.max_server_rss = max(self.max_server_rss, _kib(proc_status(self.pid), "VmHWM") // 1024)
         self._stop.set()
 
     def report(self, tail_chars: int = 6000) -> str:
-        ended = ("still running at the end" if self.returncode is None
-                 else f"EXITED BEFORE THE END with code {self.returncode} (-9: killed, e.g. by the OOM killer)")
+        returncode = self.returncode if self.finished else self.proc.poll()
+        if returncode is None:
+            ended = "still running at the end of the session" if self.finished else "running"
+        else:
+            ended = f"EXITED with code {returncode} (-9: killed, e.g. by the OOM killer)"
         head = [f"the shared Voila server (pid {self.pid}): {ended}",
                 f"lowest memory available {self.min_available} MiB; server peak RSS "
                 f"{self.max_server_rss} MiB; at most {self.max_kernels} kernels at once",
