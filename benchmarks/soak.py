@@ -183,6 +183,13 @@ def main() -> None:
     report = summary(log, base, after, pool, args, opens, tabs, lessons)
     report["load_average_start"], report["load_average_end"] = start_load, load()
     write(report, Path(args.out))
+    print(f"the server's log: {tmp / 'voila.log'}")
+
+
+def load_error(rec: dict) -> str:
+    """A failed load, named: which lesson, opened or reloaded, when, and what went wrong."""
+    how = "reload" if rec["reload"] else "open"
+    return f"{rec['lesson']} ({how} at {rec['at_s']} s): {rec['error']}"
 
 
 def summary(log, base, after, pool, args, opens, tabs, lessons) -> dict:
@@ -192,7 +199,7 @@ def summary(log, base, after, pool, args, opens, tabs, lessons) -> dict:
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {mem:.0f} GiB",
         "smoke": args.smoke, "lessons": lessons, "opens": opens, "tabs_at_once": tabs,
-        "loads_ok": sum(r["error"] is None for r in log), "errors": [r["error"] for r in log if r["error"]][:5],
+        "loads_ok": sum(r["error"] is None for r in log), "errors": [load_error(r) for r in log if r["error"]][:5],
         "train_pressed": sum(r["trained"] for r in log), "distinct_page_kernels": len(page_kernels),
         "soak_s": after["soak_s"], "settle_s": args.settle,
         "baseline": {k: base[k] for k in ("kernels", "rss_mib", "busy_kernels")},
