@@ -17,6 +17,7 @@ from widgets.devtools.serving import (  # noqa: F401
 from server_watch import ServerWatch
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+_WATCH: list[ServerWatch] = []   # the shared server's watch (one per session)
 
 
 @pytest.fixture(scope="session")
@@ -52,9 +53,6 @@ def voila_url(voila_server):
     except RuntimeError as exc:
         pytest.fail(f"the shared Voila server is not serving ({exc}):\n{_WATCH[-1].report(3000)}")
     return url
-
-
-_WATCH: list[ServerWatch] = []
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus):
