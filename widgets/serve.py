@@ -21,7 +21,7 @@
    drops `execute_input` (it carries a cell's code) by reading each outgoing message's header, and
    reads every binary frame as the v1 protocol's (an 8-byte little-endian count of offsets). A frame of
    the older protocol, which a client gets when it asks for no subprotocol, starts with a 4-byte
-   big-endian count followed by offsets, so that count comes out as about 10^12: the server spent its
+   big-endian count followed by offsets, so that count comes out as about 10^17: the server spent its
    event loop building a list that long (about 2 GB a minute) until the OOM killer ended it, and every
    page hung meanwhile. One websocket from any client that could reach a kernel was enough; a widget
    update with a binary buffer (a plotly figure's arrays) set it off. `CourseKernelWebsocket` reads
