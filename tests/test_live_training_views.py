@@ -216,3 +216,74 @@ def test_a_run_slot_thins_its_curves():
                  "train_top1": 0.5, "lr": 0.1, "images_per_s": 10.0})
     x, y = run.curve("steps", "main_loss")
     assert len(x) <= H.MAX_POINTS and y.max() == 2.0
+
+
+# ---------------------------------------------------------------- the results figures, made when seen (issue 12)
+@pytest.fixture
+def lesson_page(tmp_path, monkeypatch):
+    """Lesson 5 as its notebook builds it: page_header() first, then the dashboard."""
+    from widgets.views import page as P
+
+    monkeypatch.setenv("WIDGETS_HISTORY_DIR", str(tmp_path))
+    monkeypatch.delenv("QUERY_STRING", raising=False)
+    monkeypatch.delenv("LESSONS_LAZY", raising=False)
+    monkeypatch.setattr(P, "lazy", False)
+    P.page_header()
+    s = L.LiveTraining()
+    yield s
+    s.task.stop_event.set()
+    s.task.join(10)
+    P.reset()
+
+
+def decode_png(source: str):
+    import base64
+
+    import numpy as np
+    from _plotly_utils import png
+
+    assert source.startswith("data:image/png;base64,")
+    w, h, rows, _ = png.Reader(bytes=base64.b64decode(source.split(",", 1)[1])).asRGB8()
+    return np.array([np.frombuffer(bytes(r), np.uint8) for r in rows]).reshape(h, w, 3)
+
+
+def recorded_tiles(s):
+    """The tiles of the shipped recording's results, made independently of the page's figure."""
+    from widgets import augment
+    from widgets.views.live_training import results as RS
+
+    h = H.read_history(L.page.SHIPPED)
+    data, preds = s._data("digits"), h.final["predictions"]
+    y = data.y_test.cpu()
+    shown = T.mistakes_first(y, preds, h.final["confidence"])[: RS.GRID_COLS * RS.GRID_ROWS]
+    frames = [RS.rgb(RS.WRONG if preds[i] != int(y[i]) else RS.RIGHT) for i in shown]
+    return augment.tile_images(data.x_test, shown, RS.GRID_COLS, frames, pad=2, scale=4, gap=14), h, data
+
+
+def test_the_results_figures_are_made_when_they_come_into_view(lesson_page):
+    s = lesson_page
+    # the page opens with the recorded run's table, but none of the three results figures exists yet
+    assert "Results of the recorded run" in s.results.title.value and "10 crops" in s.results.numbers.value
+    assert not s.results.figures.built and not {"confusion", "grid", "crops"} & set(s.figures)
+    assert type(s.results.figures.box.children[0]).__name__ == "Placeholder"
+    s.results.figures.placeholder.visible = True          # what the page says when the place is seen
+    assert s.results.figures.built and {"confusion", "grid", "crops"} <= set(s.figures)
+    tiles, h, data = recorded_tiles(s)
+    cm = T.confusion_matrix(data.y_test.cpu(), h.final["predictions"], data.num_classes)
+    assert [list(r) for r in s.tr("confusion", "counts").z] == cm.tolist()
+    assert (decode_png(s.tr("grid", "tiles").source) == tiles).all()
+    assert [round(v, 4) for v in s.tr("crops", "top1").y] == [round(r["top1"], 4) for r in h.crops]
+
+
+def test_a_note_after_a_waiting_drawing_cancels_it(lesson_page):
+    s = lesson_page
+    s.results.say("not shown")
+    s.results.figures.placeholder.visible = True
+    assert [list(r) for r in s.tr("confusion", "counts").z] == [[0]] and "not shown" in s.results.title.value
+
+
+def test_the_tiles_are_sent_as_a_png_not_as_a_megabyte_of_nested_lists(page):
+    tiles, _, _ = recorded_tiles(page)
+    assert (decode_png(page.tr("grid", "tiles").source) == tiles).all() and page.tr("grid", "tiles").z is None
+    state = json.dumps(page.figures["grid"].to_plotly_json())
+    assert len(state) < 0.1 * len(json.dumps(tiles.tolist())), len(state)

@@ -119,12 +119,13 @@ def open_dashboard(browser, base_url: str, notebook: str, ready: str = ".js-plot
     return page
 
 
-# A lesson page builds the sections after its first one when they come into view (widgets/views/lazy.py):
-# scroll to the first one still waiting (its box, top of the screen). True if there was one.
+# A lesson page builds the sections after its first one, and lesson 5 its results figures, when they come
+# into view (widgets/views/lazy.py): scroll the first placeholder still waiting to the middle of the
+# screen, as a reader would. True if there was one.
 SCROLL_TO_NEXT_LAZY = """() => {
   const p = document.querySelector('.lesson-section .lazy-placeholder');
   if (!p) return false;
-  p.closest('.lesson-section').scrollIntoView({ block: 'start' });
+  p.scrollIntoView({ block: 'center' });
   return true;
 }"""
 # Where every scrolled element of the page is, to come back to after building the sections.

@@ -14,9 +14,13 @@ built at once, as before.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import anywidget
+import ipywidgets as ipw
 import traitlets
 
+from widgets import ui
 from widgets.views import palette
 
 # When to build: once the placeholder is within a screen of the visible part of the page (so the
@@ -103,3 +107,47 @@ class Placeholder(anywidget.AnyWidget):
     visible = traitlets.Bool(False).tag(sync=True)
     color = traitlets.Unicode(palette.var("muted")).tag(sync=True)
     border = traitlets.Unicode(palette.var("border")).tag(sync=True)
+
+
+
+class Deferred:
+    """A part of a built section whose widgets are made only when its place comes into view (lesson 5's
+    results figures, below its live charts: every FigureWidget in the kernel is sent to the page when
+    it opens, shown or not). Until then `box` holds a `Placeholder`. Drawing asked of the part meanwhile
+    (`when_built`) waits and runs once it is built; only the latest waits. On a page that builds at once
+    (`when_seen=False`: Python code, tests) it is built at once. The part is built and drawn under the
+    section's lock, as every figure of the section is written; a failure is one line in its status."""
+
+    def __init__(self, section, make: Callable[[], list[ipw.Widget]], when_seen: bool, min_height: int = 360):
+        self.box = ipw.VBox([])
+        self._make, self._lock, self._pending = make, section.lock, None
+        self.built = False
+        if when_seen:
+            self.placeholder = Placeholder(text=section.t("common.lazy_part"), min_height=min_height)
+            self.placeholder.observe(ui.guarded(self._on_visible, section.status, section.lang), names="visible")
+            self.box.children = [self.placeholder]
+        else:
+            self.build()
+
+    def _on_visible(self, change) -> None:
+        if change["new"]:
+            self.build()
+
+    def build(self) -> None:
+        with self._lock:
+            if self.built:
+                return
+            self.box.children = self._make()
+            self.built = True
+            pending, self._pending = self._pending, None
+            if pending is not None:
+                pending()
+
+    def when_built(self, draw: Callable[[], None] | None) -> None:
+        """Run `draw` now if the part is built, else once it is (in place of a drawing still waiting);
+        None cancels the one waiting."""
+        with self._lock:
+            if self.built and draw is not None:
+                draw()
+            else:
+                self._pending = draw

@@ -5,12 +5,14 @@ import html
 import math
 
 import ipywidgets as ipw
+import numpy as np
 import plotly.graph_objects as go
+from _plotly_utils.data_utils import image_array_to_data_uri   # what plotly.express.imshow(binary_string=True) uses
 
 from widgets import data as D
 from widgets import train as T
 from widgets import ui
-from widgets.views import palette
+from widgets.views import lazy, page, palette
 from widgets.views.section import Section
 
 GRID_COLS, GRID_ROWS = 12, 3
@@ -33,11 +35,19 @@ def tile_label(pred: str, true: str, ok: bool) -> str:
 
 
 class Results:
-    """The results figures of section `s` ("confusion", "grid", "crops") and their table."""
+    """The results figures of section `s` ("confusion", "grid", "crops") and their table. On a lesson
+    page the figures are made when they come into view (lazy.Deferred): they sit below the live charts,
+    and the page opens without them; the table and its title are written at once."""
 
     def __init__(self, s: Section):
         self.s = s
-        t = s.t
+        self.title = ipw.HTML(f"<i>{html.escape(s.t('results_wait'))}</i>")
+        self.numbers = ipw.HTML("")
+        self.figures = lazy.Deferred(s, self._make_figures, when_seen=page.lazy, min_height=700)
+        self.widget = ipw.VBox([self.title, self.figures.box])
+
+    def _make_figures(self) -> list[ipw.Widget]:
+        s, t = self.s, self.s.t
         s.figure("confusion", 380, title=t("fig_confusion"), xaxis_title=t("axis_predicted"), yaxis_title=t("axis_true"),
                  yaxis_autorange="reversed", legend=None, width=430,
                  xaxis=dict(type="category", side="bottom"), yaxis=dict(type="category"))
@@ -46,25 +56,24 @@ class Results:
                                                   hovertemplate=t("hover_confusion") + "<extra></extra>"))
         s.figure("grid", 300, title=t("fig_grid"),
                  margin=dict(l=5, r=5, t=40, b=5))
-        s.trace("grid", "tiles", go.Image(z=[[[255, 255, 255]]], hoverinfo="skip"))
+        s.trace("grid", "tiles", go.Image(source=png_source(np.full((1, 1, 3), 255, np.uint8)), hoverinfo="skip"))
         s.figures["grid"].update_xaxes(visible=False)
         s.figures["grid"].update_yaxes(visible=False, scaleanchor="x")
         s.figure("crops", 300, title=t("fig_crops"), xaxis_title=t("axis_mflops"),
                  yaxis_title=t("axis_top1"), width=430, xaxis_type="log")
         s.trace("crops", "top1", go.Scatter(x=[], y=[], mode="markers+text", text=[], textposition="top center",
                                             marker=dict(size=12, color=palette.BLUE), name=t("trace_top1")))
-        self.title = ipw.HTML(f"<i>{html.escape(t('results_wait'))}</i>")
-        self.numbers = ipw.HTML("")
-        self.widget = ipw.VBox([self.title, ipw.HBox([s.figures["confusion"], s.figures["crops"]],
-                                                     layout=ipw.Layout(flex_flow="row wrap")),
-                                self.numbers, s.figures["grid"]])
+        return [ipw.HBox([s.figures["confusion"], s.figures["crops"]], layout=ipw.Layout(flex_flow="row wrap")),
+                self.numbers, s.figures["grid"]]
 
     def say(self, text: str) -> None:
         """A one-line note instead of results (e.g. why a recorded run's images are not shown)."""
+        self.figures.when_built(None)     # an earlier run's figures, still waiting to be drawn, are not
         self.title.value = f"<i>{html.escape(text)}</i>"
 
     def show(self, label: str, data: D.ImageData, final: dict, crops: list[dict] | None, source: str) -> None:
-        """Draw a finished run's results: `final` holds test predictions, confidences and accuracies."""
+        """A finished run's results: `final` holds test predictions, confidences and accuracies. The
+        table now; the figures now or when they are made."""
         preds = final.get("predictions")
         if not preds:
             return
@@ -73,19 +82,23 @@ class Results:
             self.say(self.s.t("results_mismatch", source=source, n=len(preds), images=len(y)))
             return
         cm = T.confusion_matrix(y, preds, data.num_classes)
-        with self.s.drawing("confusion", "grid"):
-            self.s.tr("confusion", "counts").update(z=cm.tolist(), x=data.classes, y=data.classes)
-            self._draw_grid(data, preds, final.get("confidence", [1.0] * len(preds)))
+        confidence = final.get("confidence", [1.0] * len(preds))
         t = self.s.t
         rows = [(t("row_top1_top5"), f"{final['test_top1']:.4f} / {final['test_top5']:.4f}"),
                 (t("row_mistakes"), t("mistakes", n=int((cm.sum() - cm.trace()).item()), total=len(preds)))]
         if "raw_test_top1" in final:
             rows.append((t("row_raw"), f"{final['raw_test_top1']:.4f}"))
-        if crops:
-            self._draw_crops(crops)
-            rows += [_crop_row(t, r) for r in crops]
+        rows += [_crop_row(t, r) for r in crops or []]
         self.title.value = t("results_title", source=html.escape(source), label=html.escape(label))
         self.numbers.value = ui.stat_table(rows, css_class="lesson-results")
+        self.figures.when_built(lambda: self._draw(data, cm, preds, confidence, crops))
+
+    def _draw(self, data: D.ImageData, cm, preds: list[int], confidence: list[float], crops: list[dict] | None) -> None:
+        with self.s.drawing("confusion", "grid"):
+            self.s.tr("confusion", "counts").update(z=cm.tolist(), x=data.classes, y=data.classes)
+            self._draw_grid(data, preds, confidence)
+        if crops:
+            self._draw_crops(crops)
 
     def _draw_grid(self, data: D.ImageData, preds: list[int], confidence: list[float]) -> None:
         y = data.y_test.cpu()
@@ -95,7 +108,7 @@ class Results:
         tiles = D.tile_images(data.x_test, shown, GRID_COLS, frames, pad=2, scale=scale, gap=gap)
         th, tw = gap + data.native_size * scale + 4, data.native_size * scale + 4
         names, fig = data.classes, self.s.figures["grid"]
-        self.s.tr("grid", "tiles").z = tiles.tolist()
+        self.s.tr("grid", "tiles").source = png_source(tiles)
         ann = []
         for j, i in enumerate(shown):
             r, c = divmod(j, GRID_COLS)
@@ -115,6 +128,12 @@ class Results:
             lo, hi = min(ys), max(ys)
             fig.layout.yaxis.range = [max(0.0, lo - 0.05 - 0.1 * (hi - lo)), min(1.02, hi + 0.03)]
             fig.layout.xaxis.range = [math.log10(min(xs)) - 0.5, math.log10(max(xs)) + 0.5]
+
+
+def png_source(tiles: np.ndarray) -> str:
+    """The tiles as a PNG data URI: an Image trace's `source`. As `z` they were sent as nested lists (about
+    1 MB of JSON for the digits' 36 tiles) that the page parsed and deep-copied before it could draw."""
+    return image_array_to_data_uri(np.ascontiguousarray(tiles, dtype=np.uint8), backend="pypng")
 
 
 def _views(t, r: dict) -> str:
