@@ -249,3 +249,15 @@ def test_digits_inputs_splits():
     tr, te = bn.digits_inputs("train"), bn.digits_inputs("test")
     assert tr.shape == (1437, 64) and te.shape == (360, 64)
     assert 0.0 <= tr.min() and te.max() <= 1.0
+
+
+def test_the_trajectory_of_batches_drawn_once_is_the_same_trajectory():
+    """Lesson 2's inference section draws the batches once per m and moves the momentum over them."""
+    pop = bn.linear_unit(bn.digits_inputs(), *bn.unit_weights())
+    drawn = bn.batch_draws(pop, 16, 40, seed=3)
+    assert drawn.shape == (40, 16)
+    for momentum in (0.01, 0.1, 0.5, 1.0):
+        a = bn.running_trajectory(pop, 16, 40, momentum, seed=3)
+        b = bn.running_trajectory(pop, 16, 40, momentum, seed=3, batches=drawn)
+        for k in a:
+            np.testing.assert_array_equal(a[k], b[k])

@@ -75,6 +75,11 @@ def _first_failing_above_trained(res, name: str) -> float:
     return min(v for v, t in zip(res.values, res.trains[name]) if not t and v > best)
 
 
+def _bn_still_trains(res) -> float:
+    """The first rate at which the plain network fails and the BN network trains."""
+    return min(v for v, p, b in zip(res.values, res.trains["plain"], res.trains["BN"]) if not p and b)
+
+
 def _trained(res, name: str) -> list[float]:
     return [v for v, t in zip(res.values, res.trains[name]) if t]
 
@@ -152,7 +157,10 @@ CLAIMS = [
     Claim(NB, r"\(chance is \$\\ln 10 = ([0-9.]+)\$", lambda: math.log(10), tol=5e-3),
     Claim(NB, r"the plain network trains up to ([0-9.]+) and", lambda: _sweep("lr").largest_training("plain")),
     Claim(NB, r"and fails from ([0-9.]+) on", lambda: _first_failing_above_trained(_sweep("lr"), "plain")),
-    Claim(NB, r"the BN network still trains at ([0-9.]+)\.", lambda: _sweep("lr").largest_training("BN")),
+    # "still": at the plain network's first failing rate. Not "the largest rate at which BN trains": at 3.0 the
+    # BN run ends at a loss of 0.45 on an AMD EPYC with AVX2 and failed on the machine before it, so that is
+    # not a number the page can promise.
+    Claim(NB, r"the BN network still trains at ([0-9.]+)\.", lambda: _bn_still_trains(_sweep("lr"))),
     Claim(NB, r"the learning rate is fixed \(([0-9.]+)\)", lambda: V.Sweeps().config(V.sweeps.SWEEPS[1]).lr),
     Claim(NB, r"multiplied by ([0-9.]+) … \d", lambda: min(V.sweeps.SWEEPS[1].values)),
     Claim(NB, r"multiplied by [0-9.]+ … ([0-9.]+)\.", lambda: max(V.sweeps.SWEEPS[1].values)),

@@ -320,26 +320,40 @@ def bias_correct(running, start, momentum: float, t: int):
     return (np.asarray(running, dtype=np.float64) - decay * start) / (1.0 - decay)
 
 
-def running_trajectory(pop, m: int, steps: int, momentum: float = 0.1, seed: int = 0,
-                       init_mean: float = 0.0, init_var: float = 1.0) -> dict:
-    """Feed `steps` mini-batches of size m (drawn without replacement within a batch) from a 1-D population
-    through running_update, as PyTorch would during training. Returns per-step arrays (length steps+1,
-    index 0 = before any batch): running mean/var, their bias-corrected versions, and each batch's mu_B."""
+def batch_draws(pop, m: int, steps: int, seed: int = 0) -> np.ndarray:
+    """The `steps` mini-batches of size m (without replacement within a batch) that running_trajectory
+    feeds, as a (steps, m) array: they depend on m and the seed, not on the momentum."""
     pop = np.asarray(pop, dtype=np.float64)
     rng = np.random.default_rng(seed)
-    rm, rv = np.array([init_mean]), np.array([init_var])
-    out = dict(mean=[init_mean], var=[init_var], mean_bc=[init_mean], var_bc=[init_var],
-               batch_mean=[np.nan], batch_var=[np.nan])
-    for t in range(1, steps + 1):
-        batch = pop[rng.choice(pop.size, size=m, replace=False)]
-        rm, rv = running_update(rm, rv, batch[:, None], momentum)
-        out["mean"].append(float(rm[0]))
-        out["var"].append(float(rv[0]))
-        out["mean_bc"].append(float(bias_correct(rm, init_mean, momentum, t)[0]))
-        out["var_bc"].append(float(bias_correct(rv, init_var, momentum, t)[0]))
-        out["batch_mean"].append(float(batch.mean()))
-        out["batch_var"].append(float(batch.var()))
-    return {k: np.asarray(v) for k, v in out.items()}
+    return np.stack([pop[rng.choice(pop.size, size=m, replace=False)] for _ in range(steps)]) if steps else \
+        np.empty((0, m))
+
+
+def running_trajectory(pop, m: int, steps: int, momentum: float = 0.1, seed: int = 0,
+                       init_mean: float = 0.0, init_var: float = 1.0, batches: np.ndarray | None = None) -> dict:
+    """Feed `steps` mini-batches of size m from a 1-D population (batch_draws(pop, m, steps, seed), or
+    `batches` already drawn) through running_update's rule, as PyTorch would during training. Returns
+    per-step arrays (length steps+1, index 0 = before any batch): running mean/var, their bias-corrected
+    versions, and each batch's mu_B and sigma^2_B. The rule is applied to the batches' statistics in one
+    pass (tests/test_batchnorm.py replays the same batches through torch's BatchNorm1d)."""
+    batches = batch_draws(pop, m, steps, seed) if batches is None else np.asarray(batches, dtype=np.float64)
+    mu, var = batches.mean(axis=1), batches.var(axis=1)
+    out = dict(mean=_ema(mu, init_mean, momentum), var=_ema(var * m / (m - 1), init_var, momentum),
+               batch_mean=np.concatenate([[np.nan], mu]), batch_var=np.concatenate([[np.nan], var]))
+    t = np.arange(steps + 1)
+    for key, start in (("mean", init_mean), ("var", init_var)):
+        bc = [bias_correct(r, start, momentum, int(k)) for r, k in zip(out[key][1:], t[1:])]
+        out[f"{key}_bc"] = np.concatenate([[start], np.asarray(bc, dtype=np.float64).reshape(-1)])
+    return out
+
+
+def _ema(values: np.ndarray, start: float, momentum: float) -> np.ndarray:
+    """running_update's rule, r <- (1 - momentum) r + momentum v, over a sequence: [r_0, r_1, ...]."""
+    out, r = [float(start)], float(start)
+    for v in values.tolist():
+        r = (1.0 - momentum) * r + momentum * v
+        out.append(r)
+    return np.asarray(out)
 
 
 def start_weight(momentum: float, t: int) -> float:

@@ -54,8 +54,11 @@ class InferenceStats(BNSection):
 
     def update(self, changed):
         if changed in (None, "momentum", "m"):
-            self.traj = bn.running_trajectory(self.train, int(self.controls["m"].value), STEPS,
-                                              self.controls["momentum"].value, seed=3)
+            m = int(self.controls["m"].value)
+            if changed != "momentum":   # the batches depend on m, not on the momentum: drawn again only for m
+                self.batches = bn.batch_draws(self.train, m, STEPS, seed=3)
+            self.traj = bn.running_trajectory(self.train, m, STEPS, self.controls["momentum"].value, seed=3,
+                                              batches=self.batches)
         t = int(self.controls["t"].value)
         with self.drawing("running"):
             if changed in (None, "momentum", "m"):

@@ -30,7 +30,10 @@ class Sweep:
 
 SWEEPS = (
     Sweep("lr", "lr", "lr_sweep", (0.03, 0.1, 0.3, 1.0, 3.0), ("init_scale", 1.0, 0.01, 20), 1),
-    Sweep("scale", "init_scale", "init_scale_sweep", (0.25, 0.5, 1.0, 2.0, 4.0), ("lr", 0.1, 1e-4, 50), 2),
+    # 8, not 4, at the top: without BN the run at 4 ends near the "trains" line of 1.0 (0.85 on an AMD EPYC
+    # with AVX2, a failure on the machine before it), at 8 far above it (3.3): the prose's "only the middle of
+    # the range trains" then does not hang on the machine's rounding.
+    Sweep("scale", "init_scale", "init_scale_sweep", (0.25, 0.5, 1.0, 2.0, 8.0), ("lr", 0.1, 1e-4, 50), 2),
 )
 STEPS = 150   # steps per run, by default
 
