@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import math
 import tarfile
 from pathlib import Path
@@ -316,3 +317,25 @@ def test_docstrings_name_only_functions_that_exist():
         src = Path(m.__file__).read_text()
         for name in re.findall(r"see `(\w+)`", src):
             assert hasattr(m, name), f"widgets/{mod}.py refers to `{name}`, which does not exist"
+
+
+def test_the_recorded_split_is_scikit_learns():
+    """recordings/digits_split.json (read so that a page does not import scikit-learn) is train_test_split's
+    split now. If not: python -m widgets.data --write-split"""
+    _, y = D._digits_all()
+    train, test = D.sklearn_split(y)
+    recorded = D._recorded_split(len(y))
+    assert recorded is not None, "missing or stale: python -m widgets.data --write-split"
+    assert np.array_equal(recorded[0], train) and np.array_equal(recorded[1], test)
+
+
+def test_a_split_file_that_does_not_fit_is_not_used(tmp_path, monkeypatch):
+    rec = json.loads(D.SPLIT_FILE.read_text())
+    bad = [dict(rec, seed=1), dict(rec, n=100), dict(rec, test=rec["test"][:-1]), {"train": "x"}]
+    for i, r in enumerate(bad):
+        path = tmp_path / f"split{i}.json"
+        path.write_text(json.dumps(r))
+        monkeypatch.setattr(D, "SPLIT_FILE", path)
+        assert D._recorded_split(1797) is None, r.keys()
+    monkeypatch.setattr(D, "SPLIT_FILE", tmp_path / "none.json")
+    assert D._recorded_split(1797) is None

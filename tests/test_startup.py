@@ -159,6 +159,17 @@ def test_first_section_builds_without_torch(stem, first):
     assert _run(code) == []
 
 
+@pytest.mark.parametrize("stem", ["02_batch_norm", "05_live_training"])
+def test_a_page_that_needs_the_split_reads_it_without_scikit_learn(stem):
+    """Lesson 5 at its start, and lesson 2's inference section, use the digits' train/test split: it is read
+    from widgets/recordings/digits_split.json (scikit-learn's import was 1.8 s of lesson 5's start)."""
+    code = ("import json, sys\n"
+            f"for src in {_cells(stem)!r}:\n"
+            "    exec(src, {})\n"
+            "print(json.dumps(sorted(m for m in ('sklearn', 'scipy') if m in sys.modules)))")
+    assert _run(code, LESSONS_LAZY="0") == []
+
+
 def test_table1_the_pages_read_is_the_models_measurement():
     """The record lesson 4 reads (widgets/recordings/googlenet_table1_224.json) is, in every row, branch, head
     and total, what measure_table1 measures on the model now, on CPU tensors and on 'meta' ones (no arithmetic).

@@ -18,6 +18,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import importlib.util
+import json
 import os
 import shutil
 import tarfile
@@ -123,14 +124,52 @@ def _digits_all() -> tuple[np.ndarray, np.ndarray]:
     return pixels.astype(np.float64) / 16.0, labels.astype(np.int64)
 
 
+# scikit-learn's split of the digits, as its train_test_split makes it (DIGITS_SEED, DIGITS_TEST_FRACTION,
+# stratified by class), recorded by `python -m widgets.data --write-split` so that a page does not import
+# scikit-learn (1.8 s of lesson 5's start; tests/test_data.py checks the file against scikit-learn).
+SPLIT_FILE = Path(__file__).resolve().parent / "recordings" / "digits_split.json"
+
+
 @lru_cache(maxsize=1)
 def _digits_split_indices() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     x, y = _digits_all()
+    split = _recorded_split(len(y))
+    idx_train, idx_test = split if split is not None else sklearn_split(y)
+    return x, y, idx_train, idx_test
+
+
+def sklearn_split(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The split itself: scikit-learn's train_test_split over the images' indices."""
     from sklearn.model_selection import train_test_split
 
     idx_train, idx_test = train_test_split(np.arange(len(y)), test_size=DIGITS_TEST_FRACTION,
                                            random_state=DIGITS_SEED, stratify=y)
-    return x, y, idx_train, idx_test
+    return idx_train, idx_test
+
+
+def _recorded_split(n: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """SPLIT_FILE's indices if it records this split of these n images (else None: scikit-learn is asked)."""
+    try:
+        rec = json.loads(SPLIT_FILE.read_text())
+        train, test = np.asarray(rec["train"], dtype=np.int64), np.asarray(rec["test"], dtype=np.int64)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    same = (rec.get("n") == n and rec.get("seed") == DIGITS_SEED and rec.get("test_fraction") == DIGITS_TEST_FRACTION
+            and train.ndim == test.ndim == 1 and np.array_equal(np.sort(np.concatenate([train, test])), np.arange(n)))
+    return (train, test) if same else None
+
+
+def write_split(path: Path = SPLIT_FILE) -> dict:
+    """Record scikit-learn's split (`python -m widgets.data --write-split`)."""
+    import sklearn
+
+    _, y = _digits_all()
+    train, test = sklearn_split(y)
+    rec = {"what": "scikit-learn's train_test_split(np.arange(n), test_size, random_state=seed, stratify=y) "
+                   "of its 1,797 digits", "sklearn": sklearn.__version__, "n": len(y), "seed": DIGITS_SEED,
+           "test_fraction": DIGITS_TEST_FRACTION, "train": train.tolist(), "test": test.tolist()}
+    path.write_text(json.dumps(rec, separators=(",", ":")) + "\n")
+    return rec
 
 
 def digits(split: str = "all") -> tuple[np.ndarray, np.ndarray]:
@@ -335,3 +374,15 @@ __all__ = ["DATASETS", "DIGITS_SPLITS", "ImageData", "DataUnavailable", "Checksu
            "load_digits_data", "load_cifar10", "load_dataset", "parse_cifar_records", "write_cifar_records", "md5_of",
            "default_cache_dir", "normalize", "crop_resize", "random_crop_boxes", "random_resized_crop", "resize",
            "five_boxes", "ten_crop_boxes", "multi_crop_views", "tile_images"]
+
+
+if __name__ == "__main__":
+    import argparse
+
+    ap = argparse.ArgumentParser(description="Record scikit-learn's split of the digits into " + str(SPLIT_FILE))
+    ap.add_argument("--write-split", action="store_true", help="write the file (else: say whether it is current)")
+    args = ap.parse_args()
+    if args.write_split:
+        print(f"wrote {SPLIT_FILE}: {len(write_split()['test'])} test images")
+    else:
+        print("current" if _recorded_split(len(_digits_all()[1])) is not None else "missing or not this split")
