@@ -86,7 +86,8 @@ _NARROW = """() => {
     const r = p.getBoundingClientRect(), svg = p.querySelector('.main-svg');
     if (!p.getClientRects().length) continue;
     if (r.right > vw + 1 || (svg && svg.getBoundingClientRect().width > r.width + 1))
-      out.cut.push([name(p), Math.round(r.left), Math.round(r.right), svg && Math.round(svg.getBoundingClientRect().width)]);
+      out.cut.push([name(p), (p.querySelector('.gtitle') || {}).textContent || '', Math.round(r.left), Math.round(r.right),
+                    svg && Math.round(svg.getBoundingClientRect().width)]);
   }
   const controls = '.noUi-handle, .widget-readout, button, input, select, textarea, a[href]';
   for (const c of document.querySelectorAll(controls)) {

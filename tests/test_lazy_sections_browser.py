@@ -27,11 +27,11 @@ PAGES = {
 PLACEHOLDER_TEXT = {"en": "Preparing this section", "zh": "正在准备本节"}
 
 STATE = """() => [...document.querySelectorAll('.lesson-section')].map(s => {
-  const p = s.querySelector('.lazy-placeholder');
+  const p = s.querySelector('.lazy-placeholder:not(.lazy-part)');
   const plots = [...s.querySelectorAll('.js-plotly-plot')];
   return {name: [...s.classList].find(c => c.startsWith('section-')).slice(8),
           waiting: !!p, busy: p ? p.getAttribute('aria-busy') : null, text: p ? p.innerText : '',
-          top: s.getBoundingClientRect().top, plots: plots.length,
+          parts: s.querySelectorAll('.lazy-part').length, top: s.getBoundingClientRect().top, plots: plots.length,
           drawn: plots.filter(f => f.querySelector('.main-svg')).length};
 })"""
 # What the kernel writes into a section: its figures' drawing and its HTML lines (not a control's own
@@ -108,6 +108,10 @@ def test_every_section_builds_and_answers_when_scrolled_to(browser, voila_url, n
             page.locator(".lesson-section").nth(i).scroll_into_view_if_needed()
             page.evaluate("(i) => document.querySelectorAll('.lesson-section')[i].scrollIntoView({block: 'start'})", i)
             wait_until(page, lambda: not sections(page)[i]["waiting"], 60, f"{notebook}: {s['name']} built")
+            while sections(page)[i]["parts"]:   # a part of it made when seen (lesson 5's results): scrolled to
+                parts = sections(page)[i]["parts"]
+                page.locator(".lesson-section").nth(i).locator(".lazy-part").first.scroll_into_view_if_needed()
+                wait_until(page, lambda: sections(page)[i]["parts"] < parts, 60, f"{notebook}: {s['name']}'s part")
             now = settled(page, lambda: sections(page)[i], 1.5, 90, f"{notebook}: {s['name']}")
             assert now["drawn"] == now["plots"], f"{notebook}: {s['name']}'s figures not all drawn: {now}"
             if s["name"] == (linked or ("",))[0]:

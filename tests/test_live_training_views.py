@@ -287,3 +287,35 @@ def test_the_tiles_are_sent_as_a_png_not_as_a_megabyte_of_nested_lists(page):
     assert (decode_png(page.tr("grid", "tiles").source) == tiles).all() and page.tr("grid", "tiles").z is None
     state = json.dumps(page.figures["grid"].to_plotly_json())
     assert len(state) < 0.1 * len(json.dumps(tiles.tolist())), len(state)
+
+
+def test_drawing_the_results_never_resizes_a_figure(lesson_page, monkeypatch):
+    """A relayout of a figure's height or width makes plotly.js keep the other one fixed: the grid, drawn
+    after it reached the page, stayed 1300 px wide on a 414 px screen (tests/test_access_browser.py). Each
+    figure is made with its size; drawing the run into them sends no size."""
+    import plotly.graph_objects as go
+
+    results, sizes, drawing = lesson_page.results, [], []
+    relayout, update, draw = go.FigureWidget._send_relayout_msg, go.FigureWidget._send_update_msg, results._draw
+
+    def note(layout_data):
+        sizes.extend(k for k in layout_data if drawing and k in ("width", "height", "autosize"))
+
+    def send_relayout(self, layout_data, source_view_id=None):
+        note(layout_data)
+        return relayout(self, layout_data, source_view_id)
+
+    def send_update(self, restyle_data, relayout_data, trace_indexes=None, source_view_id=None):
+        note(relayout_data)
+        return update(self, restyle_data, relayout_data, trace_indexes, source_view_id)
+
+    def drawn(*args):
+        drawing.append(True)
+        draw(*args)
+
+    monkeypatch.setattr(go.FigureWidget, "_send_relayout_msg", send_relayout)
+    monkeypatch.setattr(go.FigureWidget, "_send_update_msg", send_update)
+    monkeypatch.setattr(results, "_draw", drawn)
+    results.figures.placeholder.visible = True     # made, then the recorded run drawn into them
+    assert drawing and decode_png(lesson_page.tr("grid", "tiles").source).shape[0] > 100
+    assert sizes == []

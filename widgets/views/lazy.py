@@ -37,7 +37,7 @@ function near(el) {
 
 function render({ model, el }) {
   const box = document.createElement("div");
-  box.className = "lazy-placeholder";
+  box.className = model.get("part") ? "lazy-placeholder lazy-part" : "lazy-placeholder";
   box.setAttribute("role", "status");
   box.setAttribute("aria-busy", "true");
   box.tabIndex = 0;   // reached by Tab: focus builds the section too
@@ -105,6 +105,7 @@ class Placeholder(anywidget.AnyWidget):
     text = traitlets.Unicode("").tag(sync=True)
     min_height = traitlets.Int(360).tag(sync=True)
     visible = traitlets.Bool(False).tag(sync=True)
+    part = traitlets.Bool(False).tag(sync=True)       # a part of a built section (Deferred), not a whole section
     color = traitlets.Unicode(palette.var("muted")).tag(sync=True)
     border = traitlets.Unicode(palette.var("border")).tag(sync=True)
 
@@ -123,7 +124,7 @@ class Deferred:
         self._make, self._lock, self._pending = make, section.lock, None
         self.built = False
         if when_seen:
-            self.placeholder = Placeholder(text=section.t("common.lazy_part"), min_height=min_height)
+            self.placeholder = Placeholder(text=section.t("common.lazy_part"), min_height=min_height, part=True)
             self.placeholder.observe(ui.guarded(self._on_visible, section.status, section.lang), names="visible")
             self.box.children = [self.placeholder]
         else:

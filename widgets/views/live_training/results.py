@@ -54,7 +54,9 @@ class Results:
         s.trace("confusion", "counts", go.Heatmap(z=[[0]], x=["0"], y=["0"], colorscale="Blues", showscale=False,
                                                   texttemplate="%{z}",
                                                   hovertemplate=t("hover_confusion") + "<extra></extra>"))
-        s.figure("grid", 300, title=t("fig_grid"),
+        # Its final height at once: a later relayout of the height makes plotly.js freeze the width it had
+        # (the grid stayed 1300 px wide on a 414 px screen).
+        s.figure("grid", 60 + GRID_ROWS * 110, title=t("fig_grid"),
                  margin=dict(l=5, r=5, t=40, b=5))
         s.trace("grid", "tiles", go.Image(source=png_source(np.full((1, 1, 3), 255, np.uint8)), hoverinfo="skip"))
         s.figures["grid"].update_xaxes(visible=False)
@@ -117,7 +119,6 @@ class Results:
                             text=tile_label(names[preds[i]], names[int(y[i])], ok),
                             font=dict(size=10, color=LABEL_COLORS[ok])))
         fig.layout.annotations = ann
-        fig.layout.height = 60 + GRID_ROWS * 110
 
     def _draw_crops(self, crops: list[dict]) -> None:
         xs, ys = [r["flops_per_image"] / 1e6 for r in crops], [r["top1"] for r in crops]
