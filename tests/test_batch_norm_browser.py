@@ -13,7 +13,7 @@ from widgets.views.batch_norm.common import say
 from browser import assert_no_error, plot_signature, settled, wait_until
 
 NOTEBOOK = "02_batch_norm.ipynb"
-N_FIGURES = 5          # a-e; the training sections build theirs when first pressed (see _LazyFigure)
+N_FIGURES = 5          # a-e; the training sections build theirs when first pressed (see LazyFigure in widgets/views/batch_norm/common.py)
 
 pytestmark = pytest.mark.browser
 

@@ -243,6 +243,14 @@ def test_sweeps_bad_steps_refused():
     assert "scale_steps = 0" in s.status.value
 
 
+def test_the_figures_built_on_a_press_follow_the_screens_width():
+    """Built after the page is laid out, the training figures still take their column's width (a fixed
+    1280 px was cut on a 414 px screen)."""
+    for s in (V.Training(steps=20, depth=3), V.Sweeps(), V.CovariateShift(steps=30)):
+        fig = s.lazy.get()
+        assert s.lazy.built and s.lazy.box.children == (fig,) and fig.layout.width is None, type(s).__name__
+
+
 # --------------------------------------------------------------------------- g. covariate shift
 def test_covariate_shift_run_draws_three_networks_and_a_verdict():
     s = V.CovariateShift(steps=30)

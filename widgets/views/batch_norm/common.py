@@ -176,6 +176,5 @@ class LazyFigure:
         if not self.built:
             self._build()
             fig = self.section.figures[self.name]
-            fig.layout.width = 1280   # built after the page is laid out: autosize would pick a narrow width
             self.box.children = [fig]
         return self.section.figures[self.name]
