@@ -17,7 +17,10 @@ environment has), each serving the same notebooks with plain `voila --preheat_ke
 the bare ipywidgets page of benchmarks/dashboards.py; a slider and 1 or 4 FigureWidgets it redraws;
 on plotly 7 also the same with `_esm` set to the URL. Time-to-interactive as dashboards.py measures it
 (first figure drawn and a first slider press answered, cold browser cache), the two servers' pages
-alternated page by page so that both see the same load.
+alternated page by page so that both see the same load. Then the slider of the 1- and 4-figure pages,
+plotly 5.24.1 against plotly 7 with the URL, pressed --moves times each, slider by slider alternately:
+key press to the complete redraw, measured in the page as dashboards.py measures it. The 1-figure page
+(one 200-point line) is the least any lesson slider that redraws a figure can cost on this machine.
 
 Writes plotly_esm.{json,md} into --out (default benchmarks/results/; --smoke: one round, 1 figure,
 into --out/tmp).
@@ -130,6 +133,18 @@ def measure(browser, servers: dict, repeats: int) -> dict:
     return samples
 
 
+def latency(browser, servers: dict, old: str, counts: list[int], moves: int) -> dict:
+    """{figures_N: {plotly: the slider's complete-redraw summary}}: 5.24.1's page against plotly 7's with the
+    URL, slider by slider alternately (dashboards.slider_latencies)."""
+    out = {}
+    for n in counts:
+        urls = [f"{servers[old]['url']}/voila/render/figures_{n}.ipynb",
+                f"{servers[NEW]['url']}/voila/render/figures_{n}_esm_url.ipynb"]
+        rows = D.slider_latencies(browser, urls, moves)
+        out[f"figures_{n}"] = {old: rows[0][0], f"{NEW} (URL)": rows[1][0]}
+    return out
+
+
 def summary(samples: dict) -> dict:
     out = {}
     for plotly, pages in samples.items():
@@ -155,6 +170,7 @@ def markdown(report: dict) -> str:
     old, rows = report["plotly_old"], report["rows"]
     lines = [f"# plotly {old} against plotly {NEW}'s anywidget FigureWidget ({report['date']})", "",
              f"Machine: {report['machine']}. Load average (1/5/15 min) {report['load_average_start']} at the start, "
+             f"{report.get('load_average_heated')} once both servers' kernels were pre-heated, "
              f"{report['load_average_end']} at the end.", "",
              "Time-to-interactive (first figure drawn and a first slider press answered; median of "
              f"{report['repeats']} rounds, cold browser cache; the two servers' pages alternated). Ratio: to the "
@@ -167,6 +183,14 @@ def markdown(report: dict) -> str:
         lines.append(f"| {name} | {cell(a)} | {cell(b)}{fail} |")
     lines += ["", "`figures_N_esm_url`: plotly 7 with `_esm` set to the URL of the bundle (the browser fetches it "
               "once); `figures_N`: as installed (the bundle travels in every figure's model).", ""]
+    lines += ["", f"Slider to complete redraw ({report['moves']} presses, ms; the `dashboards.py` method):", "",
+              "| page | plotly | complete p50 | complete p95 | first change p50 | presses that drew a figure |",
+              "|---|---|---|---|---|---|"]
+    for name, by in report["latency"].items():
+        for plotly, r in by.items():
+            lines.append(f"| {name} | {plotly} | {r.get('complete_p50_ms')} | {r.get('complete_p95_ms')} | "
+                         f"{r.get('first_change_p50_ms')} | {r.get('changed_page')}/{r.get('moves')} |")
+    lines.append("")
     for n, v in report["verdict"].items():
         if v:
             word = "sooner" if v["plotly7_url_sooner"] else "not sooner"
@@ -178,16 +202,17 @@ def markdown(report: dict) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeats", type=int, default=5, help="rounds over the pages")
-    ap.add_argument("--smoke", action="store_true", help="one round, 1 figure")
+    ap.add_argument("--moves", type=int, default=20, help="slider presses per page")
+    ap.add_argument("--smoke", action="store_true", help="one round, 1 figure, 3 presses")
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "results"), help="folder for the report")
     args = ap.parse_args()
-    repeats, counts = (1, [1]) if args.smoke else (args.repeats, [1, 4])
+    repeats, counts, moves = (1, [1], 3) if args.smoke else (args.repeats, [1, 4], args.moves)
     old = metadata.version("plotly")
     tmp = Path(tempfile.mkdtemp(prefix="plotly_esm-"))
     log = open(tmp / "pip.log", "w")
     report = {"benchmark": "plotly_esm", "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-              "machine": f"{platform.machine()}, {os.cpu_count()} cores", "smoke": args.smoke, "repeats": repeats,
-              "plotly_old": old, "plotly_new": NEW, "same": pins()}
+              "machine": f"{platform.machine()}, {os.cpu_count()} cores", "smoke": args.smoke, "repeats": repeats, "moves": moves,
+              "plotly_old": old, "plotly_new": NEW, "same": pins(), "load_average_start": D.load()}
     servers = {}
     try:
         for plotly, with_url in ((old, False), (NEW, True)):
@@ -197,10 +222,11 @@ def main() -> int:
             servers[plotly] = {"proc": proc, "url": url, "pages": pages}
         for s in servers.values():
             D.wait_pool(s["proc"], len(s["pages"]))
-        report["load_average_start"] = D.load()
+        report["load_average_heated"] = D.load()     # the two servers' pre-heated kernels have started
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS, headless=True)
             samples = measure(browser, servers, repeats)
+            report["latency"] = latency(browser, servers, old, counts, moves)
             browser.close()
         report["load_average_end"] = D.load()
     finally:

@@ -381,7 +381,7 @@ class Section:
 
     def _on_change(self, name: str) -> Callable:
         def changed(_change):
-            with self.lock:
+            with self.drawing():             # one plotly message per figure, however many writes update() makes
                 self.update(name)
 
         changed.__name__ = f"{self.name}.update({name})"
@@ -411,7 +411,8 @@ class Section:
 
     @contextlib.contextmanager
     def drawing(self, *figs: str):
-        """Write figures `figs` (all, if none named) in one batch_update each, under the lock."""
+        """Write figures `figs` (all, if none named) in one batch_update each, under the lock. Nested uses
+        join the outer batch (plotly's batch_update does), so a press's update is one message a figure."""
         with self.lock, contextlib.ExitStack() as stack:
             for f in figs or tuple(self.figures):
                 stack.enter_context(self.figures[f].batch_update())
