@@ -20,7 +20,7 @@ on plotly 7 also the same with `_esm` set to the URL. Time-to-interactive as das
 alternated page by page so that both see the same load. Then the slider of the 1- and 4-figure pages,
 plotly 5.24.1 against plotly 7 with the URL, pressed --moves times each, slider by slider alternately:
 key press to the complete redraw, measured in the page as dashboards.py measures it. The 1-figure page
-(one 200-point line) is the least any lesson slider that redraws a figure can cost on this machine.
+(one 200-point line) is a floor under what a lesson slider that redraws a figure costs on this machine.
 
 Writes plotly_esm.{json,md} into --out (default benchmarks/results/; --smoke: one round, 1 figure,
 into --out/tmp).
