@@ -160,10 +160,12 @@ def new_page(browser):
 
 
 def _direction(handle) -> str:
-    """Right, unless the slider is at its maximum."""
-    now, top = handle.get_attribute("aria-valuenow"), handle.get_attribute("aria-valuemax")
+    """Towards the far end of the slider's range: left from its upper half, right from its lower half. So
+    3 presses one way stay inside the range (a press at a bound moves nothing and would be timed as "no
+    change": lesson 3's weight, 2 in [-3, 3] by 0.5, reached 3 on the second press right)."""
+    now, low, top = (handle.get_attribute(f"aria-value{a}") for a in ("now", "min", "max"))
     try:
-        return "ArrowLeft" if float(now) >= float(top) else "ArrowRight"
+        return "ArrowLeft" if float(now) > (float(low) + float(top)) / 2 else "ArrowRight"
     except (TypeError, ValueError):
         return "ArrowRight"
 

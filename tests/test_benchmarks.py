@@ -34,7 +34,8 @@ def test_smoke_run_writes_a_report(script, tmp_path, request):
         assert "date" in text and data, r
     assert list(tmp_path.rglob("*.md")), f"{script.name} wrote no Markdown report"
     if script.stem in BROWSER_CHECKS:
-        BROWSER_CHECKS[script.stem](json.loads((tmp_path / f"{script.stem}.json").read_text()))
+        report = next(tmp_path.rglob(f"{script.stem}.json"))     # plotly_esm's smoke run writes into --out/tmp
+        BROWSER_CHECKS[script.stem](json.loads(report.read_text()))
 
 
 def check_dashboards(r: dict) -> None:
@@ -55,6 +56,15 @@ def check_dashboards(r: dict) -> None:
     assert set(r["verdict"]) >= {"tti_preheated_met", "tti_jupyter_server_met", "complete_p95_met", "quiet_machine"}
 
 
+def check_plotly_esm(r: dict) -> None:
+    """Both plotly versions opened the bare page and the 1-figure page, and their slider redrew the figure."""
+    for plotly in (r["plotly_old"], r["plotly_new"]):
+        assert r["rows"][plotly]["bare_ipywidgets"]["tti_s"] > 0 and r["rows"][plotly]["figures_1"]["tti_s"] > 0
+    for row in r["latency"]["figures_1"].values():
+        assert row["changed_figure"] == row["moves"] > 0, row
+        assert 0 < row["first_change_p50_ms"] <= row["complete_p50_ms"] <= row["complete_p95_ms"], row
+
+
 def check_class_load(r: dict) -> None:
     assert r["rendered_and_answered"] == r["learners"] > 0, r["errors"]
     assert 0 < r["tti_s"]["p50"] <= r["tti_s"]["p95"]
@@ -73,4 +83,28 @@ def check_soak(r: dict) -> None:
     assert r["page_kernels_left"] == 0
 
 
-BROWSER_CHECKS = {"dashboards": check_dashboards, "class_load": check_class_load, "soak": check_soak}
+BROWSER_CHECKS = {"dashboards": check_dashboards, "plotly_esm": check_plotly_esm, "class_load": check_class_load,
+                  "soak": check_soak}
+
+
+class _Handle:
+    """A noUi slider handle's aria attributes, as Playwright reads them."""
+
+    def __init__(self, now: str, low: str, top: str):
+        self.aria = {"aria-valuenow": now, "aria-valuemin": low, "aria-valuemax": top}
+
+    def get_attribute(self, name: str) -> str:
+        return self.aria[name]
+
+
+@pytest.mark.parametrize("now,low,top,key", [("2", "-3", "3", "ArrowLeft"), ("8", "2", "10", "ArrowLeft"),
+                                             ("3", "-3", "3", "ArrowLeft"), ("-2", "-3", "3", "ArrowRight"),
+                                             ("-3", "-3", "3", "ArrowRight"), ("0.1", "-8", "0.5", "ArrowLeft")])
+def test_the_latency_benchmark_presses_towards_the_far_end_of_the_range(now, low, top, key):
+    """Three presses one way stay inside the range: none is at a bound (where it moves nothing)."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import dashboards
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    assert dashboards._direction(_Handle(now, low, top)) == key

@@ -1,6 +1,7 @@
 """Links that open a lesson in a given state: query parsing, routing to sections, the link itself."""
 import pytest
 
+from lessons import build_lesson
 from widgets.views import page
 from widgets.views.feature_scaling import ScalingAndLearningRate, TanhLayer, TanhSaturation
 
@@ -154,19 +155,6 @@ def test_the_switch_shows_only_when_the_other_edition_exists(lesson1):
     assert page.other_edition_exists("", "zh")
 
 
-def _build_lesson(stem: str):
-    """Run a lesson's code cells in-process (each builds its sections), as the kernel would."""
-    import json
-    from pathlib import Path
-
-    nb = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / f"{stem}.ipynb").read_text())
-    page.reset()
-    for cell in nb["cells"]:
-        if cell["cell_type"] == "code" and "page_header" not in "".join(cell["source"]):
-            exec("".join(cell["source"]), {})
-    return page.sections()
-
-
 def test_every_telling_state_on_the_landing_page_opens_without_a_refusal():
     from urllib.parse import urlsplit
 
@@ -175,7 +163,7 @@ def test_every_telling_state_on_the_landing_page_opens_without_a_refusal():
     for stem, states in _states().items():
         for target, _nums in states:
             parts = urlsplit(target)
-            on_page = _build_lesson(stem)
+            on_page = build_lesson(stem, header=False)
             header = page.PageHeader()
             header.apply(parts.query)
             assert header.message.value == "", (stem, target, header.message.value)
@@ -185,7 +173,7 @@ def test_every_telling_state_on_the_landing_page_opens_without_a_refusal():
 
 def test_lesson3_calculator_takes_its_sizes_from_a_link():
     """The issue's example: ?ch_in=64 gives 28·28·32·5·5·64 = 40,140,800 direct multiplications."""
-    on_page = _build_lesson("03_bottleneck")
+    on_page = build_lesson("03_bottleneck", header=False)
     page.PageHeader().apply("ch_in=64")
     cost = next(s for s in on_page if s.name == "cost")
     text = " ".join(str(getattr(v, "value", "")) for v in vars(cost).values())

@@ -1,20 +1,19 @@
 """A slider press redraws each figure once: every figure a press changes gets one plotly message.
+So does a section's first update, when it is built.
 
 Two messages to one figure are two redraws in the browser, one after the other (lesson 1's "x2 spans"
 sent the contours and then the path: 2 redraws of the raw figure). The lessons are built as their notebooks
-build them, in this process; every slider is moved one step."""
+build them, in this process; every slider is moved one step, as an arrow key moves it."""
 import collections
-import json
-import pathlib
 
-import ipywidgets as ipw
 import plotly.graph_objects as go
 import pytest
 
+from lessons import SLIDERS, build_lesson, one_step
 from widgets.views import page
+from widgets.views.feature_scaling import ScalingAndLearningRate
+from widgets.views.section import Section
 
-NOTEBOOKS = pathlib.Path(__file__).resolve().parents[1] / "notebooks"
-SLIDERS = (ipw.FloatSlider, ipw.IntSlider, ipw.FloatLogSlider)
 SENDS = ("_send_update_msg", "_send_restyle_msg", "_send_relayout_msg")
 
 
@@ -35,38 +34,31 @@ def sent(monkeypatch):
 
 @pytest.fixture
 def lesson(monkeypatch):
-    """lesson(notebook): its sections, built as its code cells build them (every one built now)."""
+    """lesson(stem): its sections, every one built now."""
     monkeypatch.delenv("QUERY_STRING", raising=False)
     monkeypatch.setattr(page, "lazy", False)
 
-    def build(notebook: str) -> list:
-        page.reset()
-        ns: dict = {}
-        for cell in json.loads((NOTEBOOKS / notebook).read_text())["cells"]:
-            if cell["cell_type"] == "code":
-                exec("".join(cell["source"]), ns)
-        for s in page.sections():
+    def build(stem: str) -> list:
+        sections = build_lesson(stem)
+        for s in sections:
             s.ensure_built()
-        return page.sections()
+        return sections
 
     yield build
     page.reset()
 
 
-def _step(w: ipw.Widget) -> None:
-    w.value = w.value + w.step if w.value + w.step <= w.max else w.value - w.step
-
-
-@pytest.mark.parametrize("notebook", ["01_feature_scaling.ipynb", "02_batch_norm.ipynb", "03_bottleneck.ipynb",
-                                      "04_inception.ipynb"])
-def test_every_slider_press_sends_each_figure_at_most_one_message(notebook, sent, lesson):
+@pytest.mark.parametrize("stem", ["01_feature_scaling", "02_batch_norm", "03_bottleneck", "04_inception"])
+def test_every_slider_press_sends_each_figure_at_most_one_message(stem, sent, lesson):
     moved = 0
-    for s in lesson(notebook):
+    for s in lesson(stem):
         for name, c in s.controls.items():
             if not isinstance(c.widget, SLIDERS):
                 continue
+            before = c.widget.value
             sent.clear()
-            _step(c.widget)
+            c.widget.value = one_step(c.widget)
+            assert c.widget.value != before, f"{s.name}.{name} did not move"
             moved += 1
             twice = {f: sent[id(fig)] for f, fig in s.figures.items() if sent[id(fig)] > 1}
             assert not twice, f"{s.name}.{name}: {twice} messages"
@@ -75,7 +67,20 @@ def test_every_slider_press_sends_each_figure_at_most_one_message(notebook, sent
 
 
 def test_the_x2_range_press_redraws_the_raw_figure_and_not_the_standardised_one(sent, lesson):
-    lr = next(s for s in lesson("01_feature_scaling.ipynb") if s.name == "lr")
+    lr = next(s for s in lesson("01_feature_scaling") if s.name == "lr")
     sent.clear()
     lr.controls["x2_range"].widget.value = 10.0
     assert sent[id(lr.figures["raw"])] == 1 and sent[id(lr.figures["std"])] == 0
+
+
+def test_a_sections_first_update_sends_each_figure_one_message(sent, lesson, monkeypatch):
+    """What update(None) sends when the section is built: from the end of build() (its figures and
+    traces made) to the message about ignored values that follows the first update."""
+    page.reset()
+    first_update = {}
+    build, say = ScalingAndLearningRate.build, Section._say_ignored
+    monkeypatch.setattr(ScalingAndLearningRate, "build", lambda self: (build(self), sent.clear()))
+    monkeypatch.setattr(Section, "_say_ignored",
+                        lambda self: (first_update.update({n: sent[id(f)] for n, f in self.figures.items()}), say(self)))
+    ScalingAndLearningRate()
+    assert first_update == {"raw": 1, "std": 1}

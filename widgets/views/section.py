@@ -235,7 +235,7 @@ class Section:
         self.ignored = self.set_values({**self.from_link, **self._values})
         for c in self.controls.values():
             c.widget.observe(self._on_change(c.name), names="value")
-        with self.lock:
+        with self.drawing():                 # the first update, too, is one message a figure
             self.update(None)
         self._say_ignored()
         self._state = "built"
